@@ -1,0 +1,1 @@
+"""Tokenizer, model configs and checkpoint I/O for ponder's own tiny reasoning models."""

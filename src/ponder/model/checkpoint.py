@@ -1,0 +1,115 @@
+"""Checkpoint folders (DESIGN.md): a `save_pretrained` folder plus `ponder.json`; names of shipped models.
+
+Writes are atomic: a checkpoint is written to a temporary sibling folder and renamed into place, so an interrupted
+run never leaves a half-written checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedModel
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = "ponder-tiny-sft"
+PONDER_JSON = "ponder.json"
+
+
+class CheckpointError(ValueError):
+    """A model name or folder that cannot be loaded; the message says why in one line."""
+
+
+@dataclass
+class PonderMeta:
+    """What ponder needs beside the transformers files: effort budgets, recipe, parent, eval summary."""
+
+    efforts: dict[str, int] = field(default_factory=lambda: {"none": 0, "low": 64, "medium": 192, "high": 768})
+    answer_budget: int = 48
+    recipe: dict[str, Any] = field(default_factory=dict)
+    parent: str | None = None
+    eval: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path) -> PonderMeta:
+        path = folder / PONDER_JSON
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        known = {k: data[k] for k in ("efforts", "answer_budget", "recipe", "parent", "eval") if k in data}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"efforts": self.efforts, "answer_budget": self.answer_budget, "recipe": self.recipe,
+                "parent": self.parent, "eval": self.eval}
+
+
+def shipped_models() -> list[str]:
+    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "config.json").exists()) if SHIPPED_DIR.exists() else []
+
+
+def resolve_model(name_or_path: str | os.PathLike) -> Path:
+    """A shipped model's name, or a path to any checkpoint folder."""
+    text = str(name_or_path)
+    shipped = SHIPPED_DIR / text
+    if "/" not in text and (shipped / "config.json").exists():
+        return shipped
+    path = Path(text).expanduser()
+    if path.is_dir() and (path / "config.json").exists():
+        return path
+    if path.is_dir():
+        raise CheckpointError(f"{text} is a folder but not a checkpoint (no config.json)")
+    known = ", ".join(shipped_models()) or "none shipped"
+    raise CheckpointError(f"no model {text!r}: not a shipped model ({known}) and not a checkpoint folder")
+
+
+def load_checkpoint(name_or_path: str | os.PathLike, dtype: torch.dtype = torch.float32
+                    ) -> tuple[PreTrainedModel, Any, PonderMeta, Path]:
+    folder = resolve_model(name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if not tokenizer.chat_template:
+        raise CheckpointError(f"{folder} has no chat template in its tokenizer; ponder needs one")
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+    model.eval()
+    return model, tokenizer, PonderMeta.load(folder), folder
+
+
+def save_checkpoint(model: PreTrainedModel, tokenizer: Any, meta: PonderMeta, folder: str | os.PathLike,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write a complete checkpoint folder atomically; `extra` maps file names to torch-saved training state."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        _embed_chat_template(tmp, tokenizer.chat_template)
+        GenerationConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, do_sample=False).save_pretrained(tmp)
+        (tmp / PONDER_JSON).write_text(json.dumps(meta.to_dict(), indent=2) + "\n")
+        for name, state in (extra or {}).items():
+            torch.save(state, tmp / name)
+        old = folder.with_name(f".{folder.name}.old")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def _embed_chat_template(folder: Path, template: str | None) -> None:
+    """Also keep the template inside tokenizer_config.json, where older transformers releases look for it."""
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    config["chat_template"] = template
+    path.write_text(json.dumps(config, indent=2) + "\n")

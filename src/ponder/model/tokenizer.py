@@ -1,0 +1,82 @@
+"""ponder's tokenizer: number tokens, word tokens, single characters, and byte fallback for anything else.
+
+Every integer of up to three digits is one token (`482`), longer integers are one token per digit (`1 5 2 7 9 4`),
+so that a countdown step `13*5=65` is one lookup per emitted token (shared/notes/countdown-feasibility.md) while long
+arithmetic is worked digit by digit. The words of the prompts and traces are single tokens; any other text falls
+back to characters, and characters outside the vocabulary to UTF-8 bytes, so no input is ever unknown.
+Built with `tokenizers` (a BPE model whose merges rebuild exactly these pieces) and saved as a standard
+Hugging Face tokenizer with a chat template, so `AutoTokenizer.from_pretrained` loads it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+
+from tokenizers import Regex, Tokenizer, decoders, pre_tokenizers
+from tokenizers.models import BPE
+from tokenizers.trainers import BpeTrainer
+from transformers import PreTrainedTokenizerFast
+
+PAD, BOS, EOS = "<|pad|>", "<|bos|>", "<|end|>"
+USER, ASSISTANT, SYSTEM = "<|user|>", "<|assistant|>", "<|system|>"
+THINK, END_THINK = "<think>", "</think>"
+SPECIAL_TOKENS = [PAD, BOS, EOS, USER, ASSISTANT, SYSTEM, THINK, END_THINK]
+
+# Words of the canonical prompts and of the solver traces, each one token.
+WORDS = (
+    "What is Using the numbers make Use each number at most once with and parentheses every exactly "
+    "try vs yes no left back to goal some all check ok bad Wait result so shift units ends"
+).split()
+
+# Assistant turns in the history keep only their answer (the thinking is not shown again), as DeepSeek-R1 and
+# Qwen3 do; `enable_thinking=False` pre-fills an empty thinking block (Qwen3's switch).
+CHAT_TEMPLATE = (
+    "{{- bos_token -}}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'assistant' -%}"
+    "{%- set content = message['content'] -%}"
+    "{%- if '</think>' in content -%}{%- set content = content.split('</think>')[-1] -%}{%- endif -%}"
+    "{{- '<|assistant|><think></think>' + content + '<|end|>' -}}"
+    "{%- elif message['role'] in ['user', 'system'] -%}"
+    "{{- '<|' + message['role'] + '|>' + message['content'] + '<|end|>' -}}"
+    "{%- else -%}{{- raise_exception('unknown role: ' + message['role']) -}}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|assistant|>' -}}"
+    "{%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think></think>' -}}{%- endif -%}"
+    "{%- endif -%}"
+)
+
+
+def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
+    return pre_tokenizers.Sequence([
+        # An integer of at most three digits is one piece; a longer one is split into single digits.
+        pre_tokenizers.Split(Regex(r"(?<![0-9])[0-9]{1,3}(?![0-9])|[0-9]"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"[A-Za-z]+"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"[^A-Za-z0-9]"), behavior="isolated"),
+    ])
+
+
+def build_tokenizer() -> PreTrainedTokenizerFast:
+    """Build the tokenizer deterministically (no data needed: the pieces are enumerated)."""
+    tok = Tokenizer(BPE())
+    tok.pre_tokenizer = _pre_tokenizer()
+    pieces = [str(n) for n in range(1000)] + WORDS
+    alphabet = [c for c in string.printable if c not in "\x0b\x0c\r"]
+    trainer = BpeTrainer(vocab_size=100_000, min_frequency=1, special_tokens=SPECIAL_TOKENS,
+                         initial_alphabet=alphabet, show_progress=False)
+    tok.train_from_iterator(pieces, trainer=trainer)
+    # Rebuild the model with byte fallback: 256 `<0xNN>` tokens catch every character not in the vocabulary.
+    spec = json.loads(tok.to_str())
+    vocab = spec["model"]["vocab"]
+    for byte in range(256):
+        vocab.setdefault(f"<0x{byte:02X}>", len(vocab))
+    spec["model"]["byte_fallback"] = True
+    tok = Tokenizer.from_str(json.dumps(spec))
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
+        additional_special_tokens=[USER, ASSISTANT, SYSTEM, THINK, END_THINK],
+        chat_template=CHAT_TEMPLATE, clean_up_tokenization_spaces=False, model_max_length=4096,
+    )

@@ -1,0 +1,100 @@
+"""The task interface: a problem family with levels, a generator, a verifier, a solver trace and step checks.
+
+A trace is built as spans of text, each flagged learnable or not: deliberate slips that the trace then corrects
+are shown to the model in context but never trained on (their loss is masked), so the model learns to notice and
+fix a slip without learning to make one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+LEVELS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: the prompt a model sees, the reference answer, and what the verifier needs in `meta`."""
+
+    task: str
+    level: int
+    prompt: str
+    answer: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> Problem:
+        return cls(**json.loads(line))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a trace; `learn=False` marks text shown in context but masked out of the loss."""
+
+    text: str
+    learn: bool = True
+
+
+class Task:
+    """Base class of a task family. Subclasses set `name` and implement the four methods below."""
+
+    name: str = ""
+    # Answers longer than this are refused unread: verifiers must stay fast on hostile input.
+    max_answer_chars: int = 200
+
+    def sample(self, rng: random.Random, level: int) -> Problem:
+        raise NotImplementedError
+
+    def verify(self, problem: Problem, answer_text: str) -> Verdict:
+        raise NotImplementedError
+
+    def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
+        """The solver's thinking as spans; with `slip_rate > 0`, masked slips followed by learnable fixes."""
+        raise NotImplementedError
+
+    def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
+        """Per-step correctness of a thinking text (one entry per step the checker recognises)."""
+        raise NotImplementedError
+
+    def trace(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> str:
+        return "".join(s.text for s in self.trace_spans(problem, rng, slip_rate))
+
+    def sample_split(self, rng: random.Random, level: int, split: str) -> Problem:
+        """A problem from one side of a fixed partition of the problem space, so that held-out problems can
+        never appear in training, whatever seeds either side uses."""
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        while True:
+            problem = self.sample(rng, level)
+            if is_test_problem(problem) == (split == "test"):
+                return problem
+
+    def sample_many(self, seed: int, level: int, n: int, split: str = "test") -> list[Problem]:
+        """`n` problems from one seeded stream; the same (seed, level, n, split) always gives the same list."""
+        rng = random.Random(f"{self.name}:{level}:{split}:{seed}")
+        return [self.sample_split(rng, level, split) for _ in range(n)]
+
+
+def is_test_problem(problem: Problem) -> bool:
+    """One problem in five (by a stable hash of its prompt) is reserved for evaluation."""
+    return hashlib.sha1(problem.prompt.encode()).digest()[0] % 5 == 0
+
+
+def check_level(level: int) -> int:
+    if not isinstance(level, int) or level not in LEVELS:
+        raise ValueError(f"level must be one of 1..5, got {level!r}")
+    return level

@@ -1,0 +1,349 @@
+"""Countdown: reach a target from a few numbers with + - * / (the Game of 24 at level 5), solved by search.
+
+Prompts and the answer rule are fixed by DESIGN.md. The solver trace is a depth-first search written one move a
+line. Following shared/notes/countdown-feasibility.md, every line is built from easy local steps: it computes the
+result first (`try 13-5=8`), compares it with the target written right beside it (`vs 24 no`), and restates the
+numbers left (`left 3 8 8`); a dead end is followed by `back to …`, restating the state the search returns to.
+Move order is by closeness to the target plus noise, so the first line is rarely the hit. A hit is verified by
+recomputing the final expression (`check …`), which can fail: masked false hits teach the model to catch them.
+
+The search (and so the trace) uses positive integer intermediates up to 999 only; answers with fractions are still
+judged correct by the verifier. Generated problems always have such an integer solution.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+import re
+from dataclasses import dataclass
+
+from ponder.tasks.base import Problem, Span, Task, Verdict, check_level
+from ponder.tasks.expression import ExpressionError, parse_expression
+
+MAX_VALUE = 999
+RULE_TEXT = {
+    "some": "Use each number at most once, with + - * / and parentheses.",
+    "all": "Use every number exactly once, with + - * / and parentheses.",
+}
+# (how many numbers, largest number, largest target, rules to choose from) per level.
+LEVEL_SPECS = {
+    1: (2, 10, 100, ("some",)),
+    2: (3, 10, 50, ("some",)),
+    3: (3, 13, 100, ("some", "all")),
+    4: (4, 13, 50, ("some", "all")),
+    5: (4, 13, 100, ("some", "all", "24")),
+}
+
+
+@dataclass(frozen=True)
+class _Item:
+    value: int
+    expr: str
+    prec: int  # 3 atom, 2 product/quotient, 1 sum/difference: decides parentheses when combined
+
+
+def _moves(items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
+    """All moves (i, j, op, result) with positive integer results; the larger operand goes first."""
+    out = []
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            a, b = items[i].value, items[j].value
+            if a < b:
+                i2, j2, a, b = j, i, b, a
+            else:
+                i2, j2 = i, j
+            cands = [("+", a + b), ("*", a * b)]
+            if a != b:
+                cands.append(("-", a - b))
+            if b > 1 and a % b == 0:
+                cands.append(("/", a // b))
+            out.extend((i2, j2, op, c) for op, c in cands if 0 < c <= MAX_VALUE)
+    return out
+
+
+def _combine(x: _Item, y: _Item, op: str, value: int) -> _Item:
+    lx = f"({x.expr})" if x.prec < (2 if op in "*/" else 1) else x.expr
+    ry_need = {"+": 1, "-": 2, "*": 2, "/": 3}[op]
+    ry = f"({y.expr})" if y.prec < ry_need else y.expr
+    return _Item(value, f"{lx}{op}{ry}", 1 if op in "+-" else 2)
+
+
+def _apply(items: tuple[_Item, ...], move: tuple[int, int, str, int]) -> tuple[_Item, ...]:
+    i, j, op, c = move
+    rest = tuple(it for k, it in enumerate(items) if k not in (i, j))
+    return rest + (_combine(items[i], items[j], op, c),)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _reachable(values: tuple[int, ...], every: bool) -> frozenset[int]:
+    """Values reachable from `values` (sorted) using all of them (`every`) or any subset of two or more."""
+    if len(values) == 1:
+        return frozenset(values)
+    items = tuple(_Item(v, str(v), 3) for v in values)
+    out: set[int] = set()
+    for move in _moves(items):
+        nxt = tuple(sorted(it.value for it in _apply(items, move)))
+        if not every:
+            out.add(move[3])
+        out |= _reachable(nxt, every)
+    return frozenset(out)
+
+
+class CountdownTask(Task):
+    name = "countdown"
+
+    def sample(self, rng: random.Random, level: int) -> Problem:
+        check_level(level)
+        count, top, max_target, rules = LEVEL_SPECS[level]
+        rule = rng.choice(rules)
+        while True:
+            numbers = [rng.randint(1, top) for _ in range(count)]
+            every = rule != "some"
+            reach = _reachable(tuple(sorted(numbers)), every)
+            if rule == "24":
+                if 24 not in reach:
+                    continue
+                target = 24
+            else:
+                targets = sorted(v for v in reach if 1 <= v <= max_target and v not in numbers)
+                if not targets:
+                    continue
+                target = rng.choice(targets)
+            rule_key = "all" if every else "some"
+            prompt = (
+                f"Using the numbers {', '.join(map(str, numbers))}, make {target}. {RULE_TEXT[rule_key]}"
+            )
+            meta = {"numbers": numbers, "target": target, "rule": rule_key}
+            answer = _solve(numbers, target, every)
+            return Problem(self.name, level, prompt, answer, meta)
+
+    def verify(self, problem: Problem, answer_text: str) -> Verdict:
+        text = answer_text.strip()
+        if len(text) > self.max_answer_chars:
+            return Verdict(False, 0.0, "answer too long")
+        try:
+            value, used = parse_expression(text)
+        except ExpressionError as e:
+            return Verdict(False, 0.0, str(e))
+        numbers = list(problem.meta["numbers"])
+        pool = numbers.copy()
+        for n in used:
+            if n not in pool:
+                why = "is not one of the numbers" if n not in numbers else "is used too often"
+                return Verdict(False, 0.0, f"{n} {why}")
+            pool.remove(n)
+        if problem.meta["rule"] == "all" and pool:
+            return Verdict(False, 0.0, f"not every number is used: {' '.join(map(str, pool))} left")
+        if value != problem.meta["target"]:
+            return Verdict(False, 0.0, f"evaluates to {value}, not {problem.meta['target']}")
+        return Verdict(True, 1.0, "correct")
+
+    def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
+        rng = rng if rng is not None else random.Random(problem.prompt)
+        return _Search(problem, rng, slip_rate).run()
+
+    def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
+        target = problem.meta["target"]
+        ok: list[bool] = []
+        for m in _MOVE.finditer(thinking):
+            a, op, b, c = int(m["a"]), m["op"], int(m["b"]), int(m["c"])
+            ok.append(_value(a, op, b) == c)
+            if m["vs"] is not None:
+                hit = c == target
+                ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == hit)
+        for m in _CHECK.finditer(thinking):
+            try:
+                value, _ = parse_expression(m["expr"])
+            except ExpressionError:
+                ok.append(False)
+                continue
+            ok.append((value == target) == (m["verdict"] == "ok") and int(m["vs"]) == target)
+        return ok
+
+
+def _value(a: int, op: str, b: int) -> float:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a / b if b else math.nan
+
+
+_MOVE = re.compile(r"(?<![\d)])(?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=(?P<c>\d+)(?: vs (?P<vs>\d+) (?P<verdict>yes|no))?")
+_CHECK = re.compile(r"check (?P<expr>[^:\n]+):[^\n]* vs (?P<vs>\d+) (?P<verdict>ok|bad)")
+
+
+def _solve(numbers: list[int], target: int, every: bool) -> str:
+    """A reference answer (shortest search: closeness order, no noise)."""
+    spans = _Search(Problem("countdown", 0, "", "", {"numbers": numbers, "target": target,
+                                                     "rule": "all" if every else "some"}),
+                    None, 0.0).run()
+    text = "".join(s.text for s in spans)
+    return text.rsplit("check ", 1)[1].split(":", 1)[0]
+
+
+class _Search:
+    """Depth-first search that writes its own trace. `rng=None` means no noise in the move order."""
+
+    max_lines = 400
+    guide = 0.75  # share of states where solvable moves come first
+    noise = 0.5  # standard deviation of the noise added to the log-distance from the target
+
+    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float):
+        self.target = problem.meta["target"]
+        self.every = problem.meta["rule"] == "all"
+        self.numbers = problem.meta["numbers"]
+        self.rng = rng
+        self.slip_rate = slip_rate if rng is not None else 0.0
+        self.spans: list[Span] = []
+        self.lines = 0
+        self.need_back = False
+
+    def _w(self, text: str, learn: bool = True) -> None:
+        self.spans.append(Span(text, learn))
+
+    def run(self) -> list[Span]:
+        word = "all" if self.every else "some"
+        self._w(f"goal {self.target} {word} {' '.join(map(str, self.numbers))}\n")
+        items = tuple(_Item(v, str(v), 3) for v in self.numbers)
+        found = self._dfs(items)
+        if found is None:
+            raise ValueError(f"no integer solution for {self.numbers} -> {self.target}")
+        return self.spans
+
+    def _solvable(self, child: tuple[_Item, ...]) -> bool:
+        values = tuple(sorted(it.value for it in child))
+        if self.every:
+            return self.target in _reachable(values, True)
+        return self.target in values or (len(values) > 1 and self.target in _reachable(values, False))
+
+    def _order(self, items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
+        """Closeness to the target plus noise; at a share of the states (`guide`) moves that can still reach the
+        target come first, standing for the intuition a searcher has, so that traces stay short."""
+        guided = self.rng is None or self.rng.random() < self.guide
+
+        def key(m: tuple[int, int, str, int]) -> float:
+            score = math.log1p(abs(m[3] - self.target))
+            if self.rng is not None:
+                score += self.rng.gauss(0.0, self.noise)
+            if guided and self._solvable(_apply(items, m)):
+                score -= 100.0
+            return score
+
+        return sorted(_moves(items), key=key)
+
+    def _dfs(self, items: tuple[_Item, ...]) -> _Item | None:
+        first, seen = True, set()
+        # A dead state is given up after a few tries, as a searcher abandons a branch that looks hopeless;
+        # a live one is searched until the hit.
+        tries = None if self._solvable(items) else (self.rng.randint(1, 2) if self.rng else 1)
+        for move in self._order(items):
+            if tries is not None and len(seen) >= tries:
+                return None
+            child = _apply(items, move)
+            signature = tuple(sorted(it.value for it in child))
+            if signature in seen:  # equal numbers give the same state twice: search it once
+                continue
+            seen.add(signature)
+            if self.lines >= self.max_lines:
+                return None
+            if not first and self.need_back:
+                self._w(f"back to {' '.join(str(it.value) for it in items)}\n")
+            first, self.need_back = False, False
+            self.lines += 1
+            found = self._write_move(items, move, child)
+            if found is not None:
+                return found
+        return None
+
+    def _write_move(self, items: tuple[_Item, ...], move: tuple[int, int, str, int],
+                    child: tuple[_Item, ...]) -> _Item | None:
+        i, j, op, c = move
+        a, b = items[i].value, items[j].value
+        self._w(f"try {a}{op}{b}=")
+        if self.slip_rate and self.rng.random() < self.slip_rate:
+            wrong = c + self.rng.choice([-2, -1, 1, 2, 10])
+            if wrong > 0 and wrong != c:
+                self._w(str(wrong), learn=False)
+                self._w(f" Wait, {a}{op}{b}=")
+        self._w(str(c))
+        if not self.every or len(child) == 1:
+            hit = c == self.target
+            self._w(f" vs {self.target} ")
+            if not hit and self.slip_rate and self.rng.random() < self.slip_rate / 2:
+                self._false_hit(child[-1])
+            elif hit:
+                self._w("yes\n")
+                self._check(child[-1])
+                return child[-1]
+            else:
+                self._w("no")
+        if len(child) < 2:
+            self._w("\n")
+            return None
+        self._w(f" left {' '.join(str(it.value) for it in child)}\n")
+        found = self._dfs(child)
+        self.need_back = found is None
+        return found
+
+    def _steps(self, expr: str) -> str:
+        """The expression recomputed step by step in evaluation order, e.g. `13-5=8 8*3=24`."""
+        out: list[str] = []
+
+        def walk(node: str) -> int:
+            node = _strip_parens(node)
+            split = _top_split(node)
+            if split is None:
+                return int(node)
+            k = split
+            a, b = walk(node[:k]), walk(node[k + 1:])
+            op = node[k]
+            c = int(_value(a, op, b))
+            out.append(f"{a}{op}{b}={c}")
+            return c
+
+        walk(expr)
+        return " ".join(out)
+
+    def _check(self, item: _Item) -> None:
+        self._w(f"check {item.expr}: {self._steps(item.expr)} vs {self.target} ok\n")
+
+    def _false_hit(self, item: _Item) -> None:
+        """A masked false `yes`, caught by the (learned) check; then `Wait,` and the line goes on as a miss."""
+        self._w("yes", learn=False)
+        self._w(f"\ncheck {item.expr}: {self._steps(item.expr)} vs {self.target} bad\n")
+        self._w(f"Wait, {item.value} vs {self.target} no")
+
+
+def _strip_parens(s: str) -> str:
+    while s.startswith("(") and _matching(s, 0) == len(s) - 1:
+        s = s[1:-1]
+    return s
+
+
+def _matching(s: str, i: int) -> int:
+    depth = 0
+    for k in range(i, len(s)):
+        depth += {"(": 1, ")": -1}.get(s[k], 0)
+        if depth == 0:
+            return k
+    return -1
+
+
+def _top_split(s: str) -> int | None:
+    """Index of the operator evaluated last at the top level (rightmost + or -, else rightmost * or /)."""
+    depth, low, high = 0, None, None
+    for k, ch in enumerate(s):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and ch in "+-":
+            low = k
+        elif depth == 0 and ch in "*/":
+            high = k
+    return low if low is not None else high

@@ -1,0 +1,1 @@
+"""Training: cold-start SFT on solver traces (and, later, GRPO)."""
