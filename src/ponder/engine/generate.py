@@ -10,6 +10,7 @@ Not covered here: continuous batching across requests (rows join only at the sta
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -167,8 +168,8 @@ def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params
         ids[i, width - len(p):] = torch.tensor(p)
         attn[i, width - len(p):] = 1
     positions = (attn.cumsum(-1) - 1).clamp(min=0)
-    cache = DynamicCache()
-    out = model(input_ids=ids, attention_mask=attn, position_ids=positions, past_key_values=cache, use_cache=True)
+    cache = {_cache_argument(model): DynamicCache()}
+    out = model(input_ids=ids, attention_mask=attn, position_ids=positions, use_cache=True, **cache)
     logits = out.logits[:, -1]  # (B, V)
     next_pos = positions[:, -1:] + 1  # (B, 1)
     for _ in range(params.max_new_tokens):
@@ -185,11 +186,22 @@ def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params
             break
         attn = torch.cat([attn, torch.ones((len(rows), 1), dtype=torch.long)], dim=-1)
         out = model(input_ids=torch.tensor(tokens).unsqueeze(-1), attention_mask=attn, position_ids=next_pos,
-                    past_key_values=cache, use_cache=True)
+                    use_cache=True, **cache)
         logits = out.logits[:, -1]
         next_pos = next_pos + 1
     seconds = time.perf_counter() - start
     return [_finish(row, tokenizer, v, seconds) for row in rows]
+
+
+def _cache_argument(model) -> str:
+    """transformers 5 names the KV cache argument `cache`; earlier releases `past_key_values`."""
+    params = inspect.signature(model.forward).parameters
+    if "cache" in params:
+        return "cache"
+    inner = getattr(model, "model", None)  # a wrapper that takes **kwargs: ask the model it wraps
+    if "past_key_values" in params or inner is None:
+        return "past_key_values"
+    return _cache_argument(inner)
 
 
 def _finish(row: _Row, tokenizer, v: _Vocab, seconds: float) -> Completion:

@@ -24,10 +24,11 @@ THINK, END_THINK = "<think>", "</think>"
 SPECIAL_TOKENS = [PAD, BOS, EOS, USER, ASSISTANT, SYSTEM, THINK, END_THINK]
 
 # Words of the canonical prompts and of the solver traces, each one token.
-WORDS = (
-    "What is Using the numbers make Use each number at most once with and parentheses every exactly "
-    "try vs yes no left back to goal some all check ok bad Wait result so shift units ends"
-).split()
+WORDS = [
+    "What", "is", "Using", "the", "numbers", "make", "Use", "each", "number", "at", "most", "once", "with", "and",
+    "parentheses", "every", "exactly", "try", "vs", "yes", "no", "left", "back", "to", "goal", "some", "all",
+    "check", "ok", "bad", "Wait", "result", "so", "shift", "units", "ends",
+]
 
 # Assistant turns in the history keep only their answer (the thinking is not shown again), as DeepSeek-R1 and
 # Qwen3 do; `enable_thinking=False` pre-fills an empty thinking block (Qwen3's switch).

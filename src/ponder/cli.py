@@ -1,0 +1,168 @@
+"""The `ponder` command: ask the shipped model, look at tasks and traces, train.
+
+Every subcommand validates its input here, at the boundary, and turns a bad value into one line on stderr and
+exit status 2; the library code below raises ValueError with a message meant for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+
+EFFORTS = ("none", "low", "medium", "high")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _level(text: str) -> int:
+    value = _positive_int(text)
+    if not 1 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"levels are 1..5, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ponder.model.checkpoint import DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(
+        prog="ponder",
+        description="ponder: a reasoning model that thinks before it answers. The shipped tiny model was trained "
+                    "by ponder on this kind of machine; any local Hugging Face checkpoint folder works too.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question, thinking first",
+                         description="Answer a question. The thinking is hidden; a summary line says how long the "
+                                     "model thought. Example: ponder ask \"What is 37 * 46?\"")
+    ask.add_argument("question", help='e.g. "What is 482 * 317?" or "Using the numbers 3, 5, 8, 13, make 24. '
+                                      'Use every number exactly once, with + - * / and parentheses."')
+    ask.add_argument("--model", default=DEFAULT_MODEL, help=f"shipped model name or checkpoint folder "
+                                                             f"(default {DEFAULT_MODEL})")
+    ask.add_argument("--effort", choices=EFFORTS, default="high",
+                     help="how much to think; budgets come from the model's ponder.json (default high)")
+    ask.add_argument("--budget", type=_positive_int, help="thinking budget in tokens; overrides --effort")
+    ask.add_argument("--show-thinking", action="store_true", help="print the whole thinking")
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default)")
+    ask.add_argument("--seed", type=int, default=None, help="seed for sampling")
+
+    tasks = sub.add_parser("tasks", help="list task families, or show problems with their solver traces")
+    tsub = tasks.add_subparsers(dest="tasks_command", required=True, metavar="ACTION")
+    tsub.add_parser("list", help="the task families and their levels")
+    show = tsub.add_parser("show", help="print problems with their solver traces",
+                           description="Example: ponder tasks show countdown --level 3 -n 3")
+    show.add_argument("task", help="task family, e.g. arithmetic or countdown")
+    show.add_argument("--level", type=_level, default=1, help="difficulty 1..5 (default 1)")
+    show.add_argument("-n", type=_positive_int, default=3, help="how many problems (default 3)")
+    show.add_argument("--seed", type=int, default=0, help="seed of the problem stream (default 0)")
+    show.add_argument("--slip-rate", type=float, default=0.0,
+                      help="rate of deliberate slips and their corrections, as in training data (default 0)")
+    show.add_argument("--json", action="store_true", help="one JSON line per problem, trace included")
+
+    train = sub.add_parser("train", help="train a model")
+    trsub = train.add_subparsers(dest="train_command", required=True, metavar="STAGE")
+    sft = trsub.add_parser("sft", help="cold-start SFT from scratch on solver traces",
+                           description="Train a tiny reasoning model from scratch on solver traces. The defaults "
+                                       "reproduce the shipped ponder-tiny-sft (about 75 minutes on 2 cores). "
+                                       "Interrupted? Run the same command with --resume.")
+    from ponder.train.sft import SFTConfig
+
+    defaults = SFTConfig()
+    sft.add_argument("--out", default=defaults.out, help=f"run folder (default {defaults.out})")
+    sft.add_argument("--size", default=defaults.size, help=f"model size (default {defaults.size})")
+    sft.add_argument("--steps", type=_positive_int, default=defaults.steps,
+                     help=f"optimizer steps (default {defaults.steps})")
+    sft.add_argument("--batch-tokens", type=_positive_int, default=defaults.batch_tokens,
+                     help=f"padded tokens per batch (default {defaults.batch_tokens})")
+    sft.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default {defaults.lr})")
+    sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
+    sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
+                     help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
+    sft.add_argument("--save-every", type=_positive_int, default=defaults.save_every,
+                     help=f"steps between resumable checkpoints (default {defaults.save_every})")
+    sft.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "ask":
+            return _ask(args)
+        if args.command == "tasks":
+            return _tasks(args)
+        if args.command == "train":
+            return _train(args)
+    except (ValueError, OSError) as e:
+        print(f"ponder: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ponder: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from ponder.ask import ask
+
+    if not args.question.strip():
+        raise ValueError("the question is empty")
+    result = ask(args.question, model=args.model, effort=args.effort, budget=args.budget,
+                 temperature=args.temperature, seed=args.seed)
+    if args.json:
+        doc = result.to_dict()
+        if not args.show_thinking:
+            doc.pop("thinking")
+        print(json.dumps(doc))
+        return 0
+    if args.show_thinking:
+        print(f"<think>\n{result.thinking}\n</think>")
+    print(f"[{result.summary}]", file=sys.stderr)
+    print(result.answer)
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from ponder.tasks import TASKS, get_task
+
+    if args.tasks_command == "list":
+        for name, task in TASKS.items():
+            print(f"{name}: levels 1..5  e.g. {task.sample(random.Random(0), 3).prompt}")
+        return 0
+    task = get_task(args.task)
+    if not 0 <= args.slip_rate < 1:
+        raise ValueError(f"--slip-rate must be in [0, 1), got {args.slip_rate}")
+    for i, problem in enumerate(task.sample_many(args.seed, args.level, args.n, split="train")):
+        trace = task.trace(problem, random.Random(f"{args.seed}:{i}"), args.slip_rate)
+        if args.json:
+            print(json.dumps({**json.loads(problem.to_json()), "trace": trace}))
+            continue
+        print(f"# {task.name}, level {problem.level}\n{problem.prompt}\n<think>\n{trace.rstrip()}\n</think>"
+              f"\n{problem.answer}\n")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ponder.train.sft import SFTConfig, run_sft
+
+    cfg = SFTConfig(out=args.out, size=args.size, steps=args.steps, batch_tokens=args.batch_tokens, lr=args.lr,
+                    seed=args.seed, eval_every=args.eval_every, save_every=max(1, args.save_every))
+    final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
+    print(final)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

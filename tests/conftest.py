@@ -1,0 +1,35 @@
+"""Shared fixtures: a tiny random ponder model saved as a checkpoint folder (built once per test session)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import LlamaForCausalLM
+
+from ponder.model.checkpoint import PonderMeta, save_checkpoint
+from ponder.model.config import model_config
+from ponder.model.tokenizer import build_tokenizer
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tokenizer):
+    torch.manual_seed(0)
+    config = model_config("test", len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
+                          tokenizer.pad_token_id)
+    model = LlamaForCausalLM(config)
+    folder = tmp_path_factory.mktemp("ckpt") / "tiny"
+    meta = PonderMeta(efforts={"none": 0, "low": 8, "medium": 16, "high": 32}, answer_budget=6)
+    return save_checkpoint(model, tokenizer, meta, folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_checkpoint):
+    from ponder.model.checkpoint import load_checkpoint
+
+    model, tok, meta, _ = load_checkpoint(tiny_checkpoint)
+    return model, tok, meta

@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from ponder.cli import main
+
+
+def test_tasks_show_prints_problems_with_traces(capsys):
+    assert main(["tasks", "show", "countdown", "--level", "3", "-n", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Using the numbers") == 3 and out.count("</think>") == 3 and "check " in out
+
+
+def test_tasks_show_json(capsys):
+    assert main(["tasks", "show", "arithmetic", "--level", "5", "-n", "2", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2 and all({"prompt", "answer", "trace", "level"} <= set(r) for r in rows)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["tasks", "show", "nope"], "unknown task"),
+    (["tasks", "show", "countdown", "--level", "9"], "levels are 1..5"),
+    (["ask", "What is 2 + 3?", "--model", "/no/such/folder"], "no model"),
+    (["ask", "   "], "empty"),
+    (["ask", "What is 2 + 3?", "--effort", "extreme"], "invalid choice"),
+    (["ask", "What is 2 + 3?", "--budget", "-4"], "must be >= 0"),
+])
+def test_bad_input_gives_one_line_and_nonzero_exit(argv, needle, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and "Traceback" not in err
+
+
+def test_ask_json_on_a_checkpoint_folder(tiny_checkpoint, capsys):
+    assert main(["ask", "What is 2 + 3?", "--model", str(tiny_checkpoint), "--budget", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"answer", "thinking_tokens", "answer_tokens", "finish_reason", "effort", "summary"} <= set(doc)
+    assert doc["thinking_tokens"] <= 5 and "thinking" not in doc
+
+
+def test_ask_effort_none(tiny_checkpoint, capsys):
+    assert main(["ask", "What is 2 + 3?", "--model", str(tiny_checkpoint), "--effort", "none", "--json",
+                 "--show-thinking"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["thinking_tokens"] == 0 and doc["thinking"] == ""

@@ -1,0 +1,100 @@
+import pytest
+import torch
+
+from ponder.engine import GenerationParams, generate
+from ponder.train.data import prompt_ids
+
+
+class Biased(torch.nn.Module):
+    """Wraps a model and adds `bias` to one token's logit, to make a random model close its thinking early."""
+
+    def __init__(self, model, token_id: int, bias: float):
+        super().__init__()
+        self.model, self.token_id, self.bias = model, token_id, bias
+
+    def forward(self, **kwargs):
+        out = self.model(**kwargs)
+        out.logits[..., self.token_id] += self.bias
+        return out
+
+
+def _prompts(tok, n=3):
+    return [prompt_ids(tok, q) for q in ["What is 2 + 3?", "What is 482 * 317?", "hello"][:n]]
+
+
+@pytest.mark.parametrize("budget", [0, 1, 5, 17])
+def test_budget_is_never_exceeded_and_forced_tokens_are_masked(tiny_model, budget):
+    model, tok, _ = tiny_model
+    params = GenerationParams(max_thinking=budget, answer_budget=4, temperature=1.0, seed=0)
+    for c in generate(model, tok, _prompts(tok), params):
+        assert c.thinking_tokens <= budget
+        assert len(c.mask) == len(c.token_ids)
+        think, end = tok.convert_tokens_to_ids(["<think>", "</think>"])
+        assert c.token_ids[0] == think and c.mask[0] == 0
+        assert end in c.token_ids, "the budget must close the thinking"
+        if c.finish_reason == "thinking_budget":
+            assert c.mask[c.token_ids.index(end)] == 0
+        assert c.answer_tokens <= 4
+        assert c.finish_reason in ("stop", "length", "thinking_budget")
+
+
+def test_effort_none_reports_zero_thinking(tiny_model):
+    model, tok, _ = tiny_model
+    c = generate(model, tok, _prompts(tok, 1), GenerationParams(max_thinking=0, answer_budget=3))[0]
+    assert c.thinking_tokens == 0 and c.thinking == ""
+    assert c.token_ids[:2] == tok.convert_tokens_to_ids(["<think>", "</think>"]) and c.mask[:2] == [0, 0]
+
+
+def test_handover_text_counts_inside_the_budget(tiny_model):
+    model, tok, _ = tiny_model
+    params = GenerationParams(max_thinking=12, handover=" so the answer is", answer_budget=3)
+    c = generate(model, tok, _prompts(tok, 1), params)[0]
+    assert c.thinking_tokens == 12 and c.thinking.endswith(" so the answer is")
+    assert c.finish_reason in ("thinking_budget", "length")
+
+
+def test_minimum_thinking_replaces_an_early_end(tiny_model):
+    model, tok, _ = tiny_model
+    end = tok.convert_tokens_to_ids("</think>")
+    eager = Biased(model, end, 50.0)
+    quick = generate(eager, tok, _prompts(tok, 1), GenerationParams(max_thinking=40, answer_budget=2))[0]
+    assert quick.thinking_tokens == 0
+    slow = generate(eager, tok, _prompts(tok, 1), GenerationParams(max_thinking=40, min_thinking=10,
+                                                                      answer_budget=2))[0]
+    assert slow.thinking_tokens >= 10 and "Wait" in slow.thinking
+    wait_positions = [i for i, t in enumerate(slow.token_ids) if t == tok.convert_tokens_to_ids("Wait")]
+    assert wait_positions and all(slow.mask[i] == 0 for i in wait_positions)
+
+
+def test_reserved_answer_budget_holds(tiny_model):
+    model, tok, _ = tiny_model
+    eos = tok.eos_token_id
+    never_stop = Biased(model, eos, -1e4)
+    c = generate(never_stop, tok, _prompts(tok, 1), GenerationParams(max_thinking=5, answer_budget=7))[0]
+    assert c.answer_tokens == 7 and c.finish_reason == "length"
+
+
+def test_seeds_make_runs_repeatable(tiny_model):
+    model, tok, _ = tiny_model
+    params = GenerationParams(max_thinking=20, answer_budget=5, temperature=1.0, top_p=0.9, top_k=50, seed=11)
+    a = generate(model, tok, _prompts(tok), params)
+    b = generate(model, tok, _prompts(tok), params)
+    assert [c.token_ids for c in a] == [c.token_ids for c in b]
+    other = generate(model, tok, _prompts(tok), GenerationParams(max_thinking=20, answer_budget=5,
+                                                                 temperature=1.0, seed=12))
+    assert [c.token_ids for c in a] != [c.token_ids for c in other]
+
+
+def test_batched_greedy_equals_one_by_one(tiny_model):
+    model, tok, _ = tiny_model
+    params = GenerationParams(max_thinking=10, answer_budget=4)
+    batch = generate(model, tok, _prompts(tok), params)
+    single = [generate(model, tok, [p], params)[0] for p in _prompts(tok)]
+    assert [c.token_ids for c in batch] == [c.token_ids for c in single]
+
+
+@pytest.mark.parametrize("kwargs", [{"max_thinking": -1}, {"min_thinking": 5, "max_thinking": 2},
+                                    {"answer_budget": 0}, {"temperature": -1.0}, {"top_p": 0.0}])
+def test_bad_params_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        GenerationParams(**kwargs)

@@ -1,0 +1,85 @@
+import random
+from dataclasses import replace
+
+import pytest
+import torch
+
+from ponder.tasks import get_task
+from ponder.train.data import IGNORE, make_example
+from ponder.train.sft import SFTConfig, run_sft
+
+
+def test_example_learns_only_assistant_tokens_and_not_slips(tokenizer):
+    task = get_task("countdown")
+    problem = task.sample_many(0, 5, 1, split="train")[0]
+    ex = make_example(tokenizer, task, problem, random.Random(0), direct=False, slip_rate=0.5)
+    assert len(ex.input_ids) == len(ex.labels)
+    prompt_len = ex.input_ids.index(tokenizer.convert_tokens_to_ids("<|assistant|>")) + 1
+    assert all(label == IGNORE for label in ex.labels[:prompt_len + 1])  # prompt and the forced <think>
+    learned = tokenizer.decode([t for t in ex.labels if t != IGNORE])
+    full = tokenizer.decode(ex.input_ids[prompt_len:])
+    assert "Wait" in learned and learned != full.replace("<think>", ""), "slips must be masked out"
+    assert learned.endswith(problem.answer + "<|end|>")
+    spans = task.trace_spans(problem, random.Random(0), 0.5)
+    for slip in (s.text for s in spans if not s.learn):
+        assert slip in full
+
+
+def test_direct_examples_have_empty_thinking(tokenizer):
+    task = get_task("arithmetic")
+    problem = task.sample_many(0, 1, 1, split="train")[0]
+    ex = make_example(tokenizer, task, problem, random.Random(0), direct=True, slip_rate=0.0)
+    text = tokenizer.decode(ex.input_ids)
+    assert text.endswith(f"<think></think>{problem.answer}<|end|>")
+
+
+def _tiny(tmp_path, steps):
+    return SFTConfig(out=str(tmp_path / "run"), size="test", steps=steps, batch_tokens=2048, max_len=256,
+                     pool=64, eval_every=0, save_every=2, warmup=1, bf16=False)
+
+
+def test_sft_trains_and_resumes(tmp_path):
+    cfg = _tiny(tmp_path, 3)
+    final = run_sft(cfg, log=lambda m: None)
+    assert (final / "model.safetensors").exists()
+    state = torch.load(tmp_path / "run" / "last" / "training_state.pt", weights_only=False)
+    assert state["step"] == 3
+    longer = replace(cfg, steps=5)
+    with pytest.raises(ValueError, match="another config"):
+        run_sft(longer, resume=True, log=lambda m: None)
+
+
+def test_resume_continues_where_it_stopped(tmp_path):
+    straight = run_sft(replace(_tiny(tmp_path, 4), out=str(tmp_path / "a")), log=lambda m: None)
+    cfg = replace(_tiny(tmp_path, 4), out=str(tmp_path / "b"))
+    # An interrupted run: the same config stopped after its step-2 checkpoint.
+    import ponder.train.sft as sft
+
+    calls = {"n": 0}
+    original = sft.save_checkpoint
+
+    def crash_after_first_save(*args, **kwargs):
+        result = original(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+        return result
+
+    sft.save_checkpoint = crash_after_first_save
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_sft(cfg, log=lambda m: None)
+    finally:
+        sft.save_checkpoint = original
+    resumed = run_sft(cfg, resume=True, log=lambda m: None)
+    from safetensors.torch import load_file
+
+    a, b = load_file(straight / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+@pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr": -1.0}, {"tasks": ("nope",)}, {"size": "huge"},
+                                    {"level_weights": (1, 1)}, {"direct_frac": 2.0}])
+def test_bad_configs_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        SFTConfig(**kwargs)

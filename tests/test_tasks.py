@@ -1,0 +1,140 @@
+import random
+import time
+
+import pytest
+
+from ponder.tasks import LEVELS, TASKS, Problem, get_task
+from ponder.tasks.base import is_test_problem
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_generators_are_deterministic_and_levelled(name):
+    task = get_task(name)
+    for level in LEVELS:
+        a = task.sample_many(7, level, 5)
+        assert a == task.sample_many(7, level, 5)
+        assert a != task.sample_many(8, level, 5)
+        assert all(p.level == level and p.task == name for p in a)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_splits_are_disjoint(name):
+    task = get_task(name)
+    for level in (1, 3):
+        train = task.sample_many(0, level, 40, split="train")
+        test = task.sample_many(0, level, 40, split="test")
+        assert not any(is_test_problem(p) for p in train)
+        assert all(is_test_problem(p) for p in test)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_trace_answers_verify_and_steps_check(name):
+    task = get_task(name)
+    for level in LEVELS:
+        for i, p in enumerate(task.sample_many(1, level, 6)):
+            assert task.verify(p, p.answer).correct
+            trace = task.trace(p, random.Random(i), slip_rate=0.0)
+            steps = task.check_steps(p, trace)
+            assert steps and all(steps), trace
+
+
+def test_problem_json_round_trip():
+    p = get_task("countdown").sample(random.Random(0), 5)
+    assert Problem.from_json(p.to_json()) == p
+
+
+def test_arithmetic_levels():
+    task = get_task("arithmetic")
+    level5 = task.sample_many(0, 5, 30)
+    assert all(p.meta["op"] == "*" and p.meta["a"] >= 100 and p.meta["b"] >= 100 for p in level5)
+    level1 = task.sample_many(0, 1, 30)
+    assert all(p.meta["op"] == "+" and p.meta["a"] < 100 and p.meta["b"] < 100 for p in level1)
+    assert all(p.prompt == f"What is {p.meta['a']} {p.meta['op']} {p.meta['b']}?" for p in level1 + level5)
+
+
+def test_countdown_levels_and_rules():
+    task = get_task("countdown")
+    level5 = task.sample_many(0, 5, 60)
+    assert all(len(p.meta["numbers"]) == 4 and max(p.meta["numbers"]) <= 13 for p in level5)
+    assert all(p.meta["target"] <= 100 for p in level5)
+    assert {p.meta["rule"] for p in level5} == {"some", "all"}
+    assert any(p.meta["target"] == 24 and p.meta["rule"] == "all" for p in level5)
+    assert all(len(p.meta["numbers"]) == 2 for p in task.sample_many(0, 1, 10))
+    every = next(p for p in level5 if p.meta["rule"] == "all")
+    assert every.prompt.endswith("Use every number exactly once, with + - * / and parentheses.")
+
+
+ARITH = Problem("arithmetic", 5, "What is 482 * 317?", "152794", {"a": 482, "b": 317, "op": "*"})
+
+
+@pytest.mark.parametrize("answer,correct", [
+    ("152794", True), (" 152794\n", True), ("+152794", True),
+    ("152795", False), ("152,794", False), ("152794.0", False), ("The answer is 152794", False),
+    ("152794 152794", False), ("", False), ("9" * 10_000, False), ("482*317", False), ("0x254da", False),
+])
+def test_arithmetic_verifier(answer, correct):
+    assert get_task("arithmetic").verify(ARITH, answer).correct is correct
+
+
+SOME = Problem("countdown", 4, "", "(13-5)*3", {"numbers": [3, 5, 8, 13], "target": 24, "rule": "some"})
+ALL = Problem("countdown", 5, "", "(13-5)*3", {"numbers": [3, 5, 8, 13], "target": 24, "rule": "all"})
+
+
+@pytest.mark.parametrize("problem,answer,correct", [
+    (SOME, "(13-5)*3", True), (SOME, " ( 13 - 5 ) * 3 ", True), (SOME, "3*8", True),
+    (ALL, "(13-5)*3", False), (ALL, "(13-5)*3*8/8", False), (ALL, "3*8*(13-5)/(13-5)", False),
+    (ALL, "3*(13-8)+5+5-3", False), (ALL, "(13-8)*3+8-5+5-8", False),
+    (ALL, "3*8+13-13", False), (SOME, "(13-5)*3=24", False), (SOME, "24", False), (SOME, "8*3", True),
+    (SOME, "6*4", False), (SOME, "3*8/(5-5)", False), (SOME, "9**9**9", False), (SOME, "3*8 and more", False),
+    (SOME, "__import__('os')", False), (SOME, "(" * 500 + "3" + ")" * 500, False), (SOME, "", False),
+    (SOME, "((3*8)", False), (SOME, "3 8", False), (SOME, "-3*-8", False), (SOME, "03*8", False),
+    (SOME, "3*8.0", False), (SOME, "1" * 100_000, False), (SOME, "3*(13-5)", True),
+])
+def test_countdown_verifier(problem, answer, correct):
+    start = time.perf_counter()
+    assert get_task("countdown").verify(problem, answer).correct is correct
+    assert time.perf_counter() - start < 0.1
+
+
+def test_countdown_fractions_are_exact():
+    p = Problem("countdown", 5, "", "", {"numbers": [1, 5, 5, 5], "target": 24, "rule": "all"})
+    assert get_task("countdown").verify(p, "5*(5-1/5)").correct
+    assert not get_task("countdown").verify(p, "5*(5-1/5)+0").correct
+
+
+def test_check_steps_flags_an_injected_wrong_step():
+    cd = get_task("countdown")
+    p = cd.sample_many(3, 3, 1)[0]
+    trace = cd.trace(p)
+    first = trace.index("=", trace.index("try"))
+    end = first + 1
+    while trace[end].isdigit():
+        end += 1
+    broken = trace[:first + 1] + str(int(trace[first + 1:end]) + 1) + trace[end:]
+    assert all(cd.check_steps(p, trace)) and not all(cd.check_steps(p, broken))
+    ar = get_task("arithmetic")
+    trace = ar.trace(ARITH)
+    broken = trace.replace("2*7+0=14", "2*7+0=15")
+    assert all(ar.check_steps(ARITH, trace))
+    assert ar.check_steps(ARITH, broken).count(False) == 1
+
+
+def test_slips_are_masked_and_corrected():
+    for name in TASKS:
+        task = get_task(name)
+        p = task.sample_many(0, 5, 1)[0]
+        spans = task.trace_spans(p, random.Random(0), slip_rate=0.5)
+        masked = [s for s in spans if not s.learn]
+        assert masked, "a slip rate of 0.5 must produce slips"
+        text = "".join(s.text for s in spans)
+        assert "Wait" in text
+        assert text.count("check") >= 1
+
+
+def test_thinking_patterns_in_countdown_traces():
+    task = get_task("countdown")
+    text = "\n".join(task.trace(p, random.Random(i), 0.05) for i, p in enumerate(task.sample_many(0, 5, 40)))
+    for pattern in ("try ", "back to ", "check ", "Wait, "):
+        assert pattern in text
+    firsts = [task.trace(p).split("\n")[1] for p in task.sample_many(0, 5, 40)]
+    assert sum(line.endswith("yes") for line in firsts) < 20, "the first line should rarely be the hit"
