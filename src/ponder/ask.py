@@ -1,13 +1,14 @@
-"""One question, one answer: load a model, think within the chosen effort, return the answer and its accounting."""
+"""One turn of a conversation: load a model, think within the chosen effort, return the answer and its accounting."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from ponder.engine import GenerationParams, generate
+from ponder.engine.summary import summary_line
 from ponder.model.checkpoint import DEFAULT_MODEL, load_checkpoint
-from ponder.train.data import prompt_ids
 
 
 @dataclass
@@ -21,29 +22,46 @@ class Answer:
     budget: int
     model: str
     seconds: float
-
-    @property
-    def summary(self) -> str:
-        cut = ", cut by the budget" if self.finish_reason == "thinking_budget" else ""
-        return f"thought for {self.thinking_tokens} tokens in {self.seconds:.1f} s{cut}"
+    summary: str
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "summary": self.summary}
+        return asdict(self)
 
 
 @functools.lru_cache(maxsize=2)
-def _load(model: str):
+def load(model: str):
+    """(model, tokenizer, ponder meta, folder), cached: a chat session loads its model once."""
     return load_checkpoint(model)
 
 
-def ask(question: str, model: str = DEFAULT_MODEL, effort: str = "high", budget: int | None = None,
-        temperature: float = 0.0, seed: int | None = None) -> Answer:
-    lm, tokenizer, meta, _ = _load(model)
+def thinking_budget(meta, effort: str, budget: int | None) -> int:
+    if budget is not None:
+        return budget
     if effort not in meta.efforts:
         raise ValueError(f"unknown effort {effort!r}; choose one of {', '.join(meta.efforts)}")
-    limit = meta.efforts[effort] if budget is None else budget
-    params = GenerationParams(max_thinking=limit, answer_budget=meta.answer_budget, temperature=temperature,
-                              seed=seed, max_new_tokens=limit + meta.answer_budget + 8)
-    out = generate(lm, tokenizer, [prompt_ids(tokenizer, question)], params)[0]
+    return meta.efforts[effort]
+
+
+def ask(question: str | list[dict], model: str = DEFAULT_MODEL, effort: str = "high", budget: int | None = None,
+        min_thinking: int = 0, temperature: float = 0.0, seed: int | None = None,
+        on_token: Callable[[int, bool], None] | None = None) -> Answer:
+    """Answer a question (or a list of chat messages ending with the user's turn)."""
+    messages = [{"role": "user", "content": question}] if isinstance(question, str) else question
+    if not messages or not str(messages[-1].get("content", "")).strip():
+        raise ValueError("the question is empty")
+    lm, tokenizer, meta, _ = load(model)
+    limit = thinking_budget(meta, effort, budget)
+    params = GenerationParams(max_thinking=limit, min_thinking=min(min_thinking, limit),
+                              answer_budget=meta.answer_budget, temperature=temperature, seed=seed,
+                              max_new_tokens=limit + meta.answer_budget + 8)
+    prompt = list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                return_dict=False))
+    context = getattr(lm.config, "max_position_embeddings", None)
+    if context is not None and len(prompt) + params.max_new_tokens > context:
+        raise ValueError(f"the prompt ({len(prompt)} tokens) and the budget ({params.max_new_tokens} tokens) exceed "
+                         f"the model's context of {context} tokens")
+    callback = None if on_token is None else (lambda _row, token, forced: on_token(token, forced))
+    out = generate(lm, tokenizer, [prompt], params, on_token=callback)[0]
+    line = summary_line(out.thinking, out.thinking_tokens, out.seconds, out.finish_reason == "thinking_budget")
     return Answer(out.answer, out.thinking, out.thinking_tokens, out.answer_tokens, out.finish_reason,
-                  effort if budget is None else "budget", limit, model, round(out.seconds, 3))
+                  effort if budget is None else "budget", limit, model, round(out.seconds, 3), line)

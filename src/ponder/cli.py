@@ -46,15 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "model thought. Example: ponder ask \"What is 37 * 46?\"")
     ask.add_argument("question", help='e.g. "What is 482 * 317?" or "Using the numbers 3, 5, 8, 13, make 24. '
                                       'Use every number exactly once, with + - * / and parentheses."')
-    ask.add_argument("--model", default=DEFAULT_MODEL, help=f"shipped model name or checkpoint folder "
-                                                             f"(default {DEFAULT_MODEL})")
-    ask.add_argument("--effort", choices=EFFORTS, default="high",
-                     help="how much to think; budgets come from the model's ponder.json (default high)")
-    ask.add_argument("--budget", type=_positive_int, help="thinking budget in tokens; overrides --effort")
-    ask.add_argument("--show-thinking", action="store_true", help="print the whole thinking")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    ask.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default)")
-    ask.add_argument("--seed", type=int, default=None, help="seed for sampling")
+    _generation_flags(ask, DEFAULT_MODEL)
+
+    chat = sub.add_parser("chat", help="an interactive conversation, answers streamed",
+                          description="Chat with a model; the thinking is hidden behind a status line. "
+                                      "Type /effort high, /budget 64, /thinking on, /reset or /exit.")
+    _generation_flags(chat, DEFAULT_MODEL)
 
     tasks = sub.add_parser("tasks", help="list task families, or show problems with their solver traces")
     tsub = tasks.add_subparsers(dest="tasks_command", required=True, metavar="ACTION")
@@ -94,12 +92,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _generation_flags(p: argparse.ArgumentParser, default_model: str) -> None:
+    p.add_argument("--model", default=default_model,
+                   help=f"shipped model name or checkpoint folder (default {default_model})")
+    p.add_argument("--effort", choices=EFFORTS, default="high",
+                   help="how much to think: none answers at once; low/medium/high are thinking budgets stored in "
+                        "the model's ponder.json (default high)")
+    p.add_argument("--budget", type=_positive_int, help="thinking budget in tokens; overrides --effort")
+    p.add_argument("--min-thinking", type=_positive_int, default=0,
+                   help="think at least this many tokens: an earlier </think> is replaced by 'Wait,' (default 0)")
+    p.add_argument("--temperature", type=_temperature, default=0.0, help="sampling temperature; 0 is greedy (default)")
+    p.add_argument("--seed", type=int, default=None, help="seed for sampling, for repeatable runs")
+    p.add_argument("--show-thinking", action="store_true", help="print the whole thinking")
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 5, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "ask":
             return _ask(args)
+        if args.command == "chat":
+            from ponder.chat import run_chat
+
+            return run_chat(args.model, args.effort, args.budget, args.min_thinking, args.temperature, args.seed,
+                            args.show_thinking)
         if args.command == "tasks":
             return _tasks(args)
         if args.command == "train":
@@ -119,8 +146,10 @@ def _ask(args: argparse.Namespace) -> int:
 
     if not args.question.strip():
         raise ValueError("the question is empty")
+    if args.budget is not None and args.min_thinking > args.budget:
+        raise ValueError(f"--min-thinking {args.min_thinking} exceeds --budget {args.budget}")
     result = ask(args.question, model=args.model, effort=args.effort, budget=args.budget,
-                 temperature=args.temperature, seed=args.seed)
+                 min_thinking=args.min_thinking, temperature=args.temperature, seed=args.seed)
     if args.json:
         doc = result.to_dict()
         if not args.show_thinking:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -150,9 +151,11 @@ def _choose(row: _Row, sampled: int, v: _Vocab, p: GenerationParams) -> tuple[in
 
 
 @torch.inference_mode()
-def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params: GenerationParams
-             ) -> list[Completion]:
-    """Complete each prompt (token ids ending where the assistant turn begins); one batch, left-padded."""
+def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params: GenerationParams,
+             on_token: Callable[[int, int, bool], None] | None = None) -> list[Completion]:
+    """Complete each prompt (token ids ending where the assistant turn begins); one batch, left-padded.
+
+    `on_token(row, token_id, forced)` is called for every token as it is appended, for streaming."""
     if not prompts:
         return []
     start = time.perf_counter()
@@ -175,13 +178,15 @@ def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params
     for _ in range(params.max_new_tokens):
         sampled = _sample(logits, params, gen).tolist()
         tokens = []
-        for row, s in zip(rows, sampled, strict=True):
+        for i, (row, s) in enumerate(zip(rows, sampled, strict=True)):
             if row.phase == "done":
                 tokens.append(v.pad)
                 continue
             token, forced = _choose(row, s, v, params)
             _step(row, token, forced, v, params)
             tokens.append(token)
+            if on_token is not None:
+                on_token(i, token, forced)
         if all(r.phase == "done" for r in rows):
             break
         attn = torch.cat([attn, torch.ones((len(rows), 1), dtype=torch.long)], dim=-1)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedModel
+from transformers.utils import logging as hf_logging
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "ponder-tiny-sft"
@@ -72,6 +73,7 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
 def load_checkpoint(name_or_path: str | os.PathLike, dtype: torch.dtype = torch.float32
                     ) -> tuple[PreTrainedModel, Any, PonderMeta, Path]:
     folder = resolve_model(name_or_path)
+    hf_logging.disable_progress_bar()  # a 3M-parameter load needs no progress bar of its own
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if not tokenizer.chat_template:
         raise CheckpointError(f"{folder} has no chat template in its tokenizer; ponder needs one")
