@@ -86,6 +86,7 @@ def save_checkpoint(model: PreTrainedModel, tokenizer: Any, meta: PonderMeta, fo
                     extra: dict[str, Any] | None = None) -> Path:
     """Write a complete checkpoint folder atomically; `extra` maps file names to torch-saved training state."""
     folder = Path(folder)
+    hf_logging.disable_progress_bar()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
