@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from ponder.eval.grid import run_grid
+from ponder.eval.grid import UNLIMITED, run_grid
 from ponder.model.checkpoint import load_checkpoint
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -27,9 +27,8 @@ def main() -> int:
     parser.add_argument("--out", default=str(RESULTS / "sft_accuracy"), help="path stem of the result files")
     args = parser.parse_args()
     model, tok, meta, folder = load_checkpoint(args.model)
-    budgets = {("none" if b == "0" else f"budget={b}"): (None if b == "full" else int(b))
-               for b in args.budgets.split(",")}
-    budgets = {("full" if v is None else k): v for k, v in budgets.items()}
+    budgets = {("none" if b == "0" else "full" if b == "full" else f"budget={b}"):
+               (UNLIMITED if b == "full" else int(b)) for b in args.budgets.split(",")}
 
     def show(row):
         print(f"{row.task:10s} L{row.level} {row.effort:11s} acc {row.accuracy:6.1%}  "

@@ -24,6 +24,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = _positive_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    return tuple(_level(t) for t in _names(text))
+
+
+def _budgets(text: str) -> tuple[int, ...]:
+    return tuple(_positive_int(t) for t in _names(text))
+
+
 def _level(text: str) -> int:
     value = _positive_int(text)
     if not 1 <= value <= 5:
@@ -53,6 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Chat with a model; the thinking is hidden behind a status line. "
                                       "Type /effort high, /budget 64, /thinking on, /reset or /exit.")
     _generation_flags(chat, DEFAULT_MODEL)
+
+    ev = sub.add_parser("eval", help="accuracy over a grid of tasks x levels x efforts/budgets, with plots",
+                        description="Evaluate a model on held-out problems (a fifth of the problem space that "
+                                    "training never samples, so every seed is fair). Writes results.json, "
+                                    "results.jsonl, report.md and PNG plots to --out. Example: ponder eval --tasks "
+                                    "arithmetic,countdown --levels 5 --efforts none,high --n 40 --json")
+    ev.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    ev.add_argument("--tasks", type=_names, default="arithmetic,countdown", help="comma list (default both)")
+    ev.add_argument("--levels", type=_levels, default="1,2,3,4,5", help="comma list of 1..5 (default all)")
+    ev.add_argument("--efforts", type=_names, default="none,low,medium,high",
+                    help="comma list of efforts, or '' for none (default none,low,medium,high)")
+    ev.add_argument("--budgets", type=_budgets, default="", help="comma list of thinking budgets in tokens")
+    ev.add_argument("--n", type=_count, default=50, help="problems per task and level (default 50)")
+    ev.add_argument("--samples", type=_count, default=1,
+                    help="samples per problem; above 1 adds pass@k and maj@k for k = 1, 2, 4 ... (default 1)")
+    ev.add_argument("--temperature", type=_temperature, default=None,
+                    help="default: 0 (greedy) for one sample, 0.7 for several")
+    ev.add_argument("--seed", type=int, default=1234, help="seed of the problem streams (default 1234)")
+    ev.add_argument("--out", default="runs/eval", help="folder for results and plots (default runs/eval)")
+    ev.add_argument("--json", action="store_true", help="print the results document on stdout")
+
+    sc = sub.add_parser("scale", help="the scaling sweep: accuracy and thinking tokens at each effort",
+                        description="A compact sweep of the shipped model over efforts, tasks and levels; prints "
+                                    "the scaling table and writes plots (a few minutes on 2 cores).")
+    sc.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    sc.add_argument("--n", type=_count, default=12, help="problems per task and level (default 12)")
+    sc.add_argument("--seed", type=int, default=1234, help="seed of the problem streams (default 1234)")
+    sc.add_argument("--out", default="runs/scale", help="folder for results and plots (default runs/scale)")
 
     tasks = sub.add_parser("tasks", help="list task families, or show problems with their solver traces")
     tsub = tasks.add_subparsers(dest="tasks_command", required=True, metavar="ACTION")
@@ -129,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                             args.show_thinking)
         if args.command == "tasks":
             return _tasks(args)
+        if args.command in ("eval", "scale"):
+            return _eval(args, argv)
         if args.command == "train":
             return _train(args)
     except (ValueError, OSError) as e:
@@ -160,6 +209,25 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"<think>\n{result.thinking}\n</think>")
     print(f"[{result.summary}]", file=sys.stderr)
     print(result.answer)
+    return 0
+
+
+def _eval(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from ponder.eval.run import EvalConfig, print_table, run_eval
+
+    command = "ponder " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.command == "scale":
+        cfg = EvalConfig(model=args.model, n=args.n, seed=args.seed, out=args.out, command=command)
+    else:
+        cfg = EvalConfig(model=args.model, tasks=args.tasks, levels=args.levels, efforts=args.efforts,
+                         budgets=args.budgets, n=args.n, samples=args.samples, temperature=args.temperature,
+                         seed=args.seed, out=args.out, command=command)
+    doc = run_eval(cfg)
+    if getattr(args, "json", False):
+        print(json.dumps(doc))
+    else:
+        print_table(doc)
+        print(f"\nresults, report and plots in {cfg.out}/", file=sys.stderr)
     return 0
 
 

@@ -1,18 +1,21 @@
-"""Run a model over tasks x levels x thinking budgets on held-out (test-split) problems; one row per cell.
+"""Run a model over tasks x levels x thinking settings on held-out (test-split) problems; one row per cell.
 
-Rows carry the fields of DESIGN.md's eval output. All problems of one (task, budget) are generated in batches
-together, longest prompts sharing a batch, so a cell costs what its tokens cost.
+Rows carry the fields of DESIGN.md's eval output, plus pass@k and maj@k when several samples are drawn per
+problem. Problems come from the test split (never trained on) of a seeded stream, so any seed is a fair one.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ponder.engine import GenerationParams, generate
+from ponder.eval.metrics import ks_up_to, maj_at_k, pass_at_k
 from ponder.tasks import get_task
 from ponder.train.data import prompt_ids
+
+UNLIMITED = 2048  # the thinking budget that stands for "no limit" (the shipped model's context)
 
 
 @dataclass
@@ -20,44 +23,66 @@ class Row:
     task: str
     level: int
     effort: str  # an effort name, or "budget=N"
-    budget: int | None
+    budget: int
     n: int
-    accuracy: float
+    accuracy: float  # mean over problems and samples (pass@1)
     mean_thinking_tokens: float
     mean_answer_tokens: float
     seconds: float
+    tokens_per_s: float
+    samples: int = 1
+    pass_at: dict[str, float] = field(default_factory=dict)
+    maj_at: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], budgets: dict[str, int | None],
-             n: int, seed: int, answer_budget: int = 48, batch_size: int = 64,
-             on_cell: Callable[[Row], None] | None = None) -> list[Row]:
-    """`budgets` maps a label (effort name) to a thinking budget in tokens (None: up to 2048)."""
+def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], settings: dict[str, int], n: int,
+             seed: int, samples: int = 1, temperature: float | None = None, answer_budget: int = 48,
+             batch_size: int = 64, on_cell: Callable[[Row], None] | None = None) -> list[Row]:
+    """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens."""
+    if n < 1 or samples < 1:
+        raise ValueError("n and samples must be >= 1")
+    temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
     rows: list[Row] = []
     levels = list(levels)
     for name in tasks:
         task = get_task(name)
-        problems = {level: task.sample_many(seed, level, n) for level in levels}
-        for label, budget in budgets.items():
-            limit = 2048 if budget is None else budget
-            params = GenerationParams(max_thinking=limit, answer_budget=answer_budget,
-                                      max_new_tokens=limit + answer_budget + 8)
-            for level in levels:
+        for level in levels:
+            problems = task.sample_many(seed, level, n)
+            prompts = [prompt_ids(tokenizer, p.prompt) for p in problems for _ in range(samples)]
+            for label, budget in settings.items():
+                params = GenerationParams(max_thinking=budget, answer_budget=answer_budget, temperature=temperature,
+                                          seed=seed, max_new_tokens=budget + answer_budget + 8)
                 start = time.perf_counter()
-                batch = problems[level]
                 completions = []
-                for i in range(0, len(batch), batch_size):
-                    chunk = batch[i:i + batch_size]
-                    completions += generate(model, tokenizer, [prompt_ids(tokenizer, p.prompt) for p in chunk],
-                                            params)
-                correct = [task.verify(p, c.answer).correct for p, c in zip(batch, completions, strict=True)]
-                row = Row(name, level, label, budget, len(batch), round(sum(correct) / len(batch), 4),
-                          round(sum(c.thinking_tokens for c in completions) / len(batch), 1),
-                          round(sum(c.answer_tokens for c in completions) / len(batch), 1),
-                          round(time.perf_counter() - start, 2))
+                for i in range(0, len(prompts), batch_size):
+                    completions += generate(model, tokenizer, prompts[i:i + batch_size], params)
+                seconds = time.perf_counter() - start
+                row = _row(task, level, label, budget, problems, completions, samples, seconds)
                 rows.append(row)
                 if on_cell:
                     on_cell(row)
     return rows
+
+
+def _row(task, level, label, budget, problems, completions, samples, seconds) -> Row:
+    verdicts, keys = [], []
+    for i, c in enumerate(completions):
+        p = problems[i // samples]
+        verdicts.append(task.verify(p, c.answer).correct)
+        keys.append(task.answer_key(p, c.answer))
+    total = len(completions)
+    generated = sum(len(c.token_ids) for c in completions)
+    pass_at, maj_at = {}, {}
+    if samples > 1:
+        for k in ks_up_to(samples):
+            per = [(verdicts[j * samples:(j + 1) * samples], keys[j * samples:(j + 1) * samples])
+                   for j in range(len(problems))]
+            pass_at[str(k)] = round(sum(pass_at_k(samples, sum(v), k) for v, _ in per) / len(per), 4)
+            maj_at[str(k)] = round(sum(maj_at_k(ks, v, k) for v, ks in per) / len(per), 4)
+    return Row(task.name, level, label, budget, len(problems), round(sum(verdicts) / total, 4),
+               round(sum(c.thinking_tokens for c in completions) / total, 1),
+               round(sum(c.answer_tokens for c in completions) / total, 1),
+               round(seconds, 2), round(generated / max(seconds, 1e-9), 1), samples, pass_at, maj_at)

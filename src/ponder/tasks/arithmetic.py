@@ -133,6 +133,10 @@ class ArithmeticTask(Task):
             return Verdict(True, 1.0, "correct")
         return Verdict(False, 0.0, f"expected {problem.answer}")
 
+    def answer_key(self, problem: Problem, answer_text: str) -> str:
+        text = answer_text.strip()
+        return str(int(text)) if _INT.fullmatch(text) and len(text) <= self.max_answer_chars else f"?{text}"
+
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         a, b, op = problem.meta["a"], problem.meta["b"], problem.meta["op"]
         da, db = _digits(a), _digits(b)

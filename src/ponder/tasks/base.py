@@ -70,6 +70,10 @@ class Task:
         """Per-step correctness of a thinking text (one entry per step the checker recognises)."""
         raise NotImplementedError
 
+    def answer_key(self, problem: Problem, answer_text: str) -> str:
+        """A key that is equal for answers the verifier cannot tell apart (for majority voting)."""
+        return " ".join(answer_text.split())
+
     def trace(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> str:
         return "".join(s.text for s in self.trace_spans(problem, rng, slip_rate))
 

@@ -140,6 +140,16 @@ class CountdownTask(Task):
             return Verdict(False, 0.0, f"evaluates to {value}, not {problem.meta['target']}")
         return Verdict(True, 1.0, "correct")
 
+    def answer_key(self, problem: Problem, answer_text: str) -> str:
+        """Correct answers all share one key; wrong ones are told apart by their value and the numbers they use."""
+        if self.verify(problem, answer_text).correct:
+            return "correct"
+        try:
+            value, used = parse_expression(answer_text.strip())
+        except ExpressionError:
+            return f"?{answer_text.strip()}"
+        return f"{value}:{sorted(used)}"
+
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
         return _Search(problem, rng, slip_rate).run()

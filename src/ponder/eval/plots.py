@@ -1,0 +1,92 @@
+"""The pictures of an eval run (matplotlib, written as PNG, atomically):
+
+- scaling.png: accuracy against mean thinking tokens (symlog x, so no-thinking sits at 0), a line per level,
+  a panel per task;
+- effort.png: accuracy against effort, a line per level, a panel per task;
+- adaptive.png: mean thinking tokens against level, a line per effort (does the model think longer when harder?).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _panels(rows: list[dict]):
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.2), squeeze=False)
+    return tasks, fig, axes[0]
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _order(rows: list[dict]) -> list[str]:
+    return [e for e in dict.fromkeys(r["effort"] for r in sorted(rows, key=lambda r: r["budget"]))]
+
+
+def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
+    tasks, fig, axes = _panels(rows)
+    for ax, task in zip(axes, tasks, strict=True):
+        for level in sorted({r["level"] for r in rows if r["task"] == task}):
+            cells = sorted((r for r in rows if r["task"] == task and r["level"] == level), key=lambda r: r["budget"])
+            ax.plot([c["mean_thinking_tokens"] for c in cells], [100 * c["accuracy"] for c in cells], marker="o",
+                    label=f"level {level}")
+        ax.set_xscale("symlog", linthresh=8)
+        ax.set(title=task, xlabel="mean thinking tokens (symlog)", ylabel="accuracy (%)", ylim=(-3, 103))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_effort(rows: list[dict], path: Path, title: str) -> Path:
+    tasks, fig, axes = _panels(rows)
+    efforts = _order(rows)
+    for ax, task in zip(axes, tasks, strict=True):
+        for level in sorted({r["level"] for r in rows if r["task"] == task}):
+            cells = {r["effort"]: r for r in rows if r["task"] == task and r["level"] == level}
+            ax.plot(efforts, [100 * cells[e]["accuracy"] if e in cells else float("nan") for e in efforts],
+                    marker="o", label=f"level {level}")
+        ax.set(title=task, xlabel="reasoning effort", ylabel="accuracy (%)", ylim=(-3, 103))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_adaptive(rows: list[dict], path: Path, title: str) -> Path:
+    tasks, fig, axes = _panels(rows)
+    for ax, task in zip(axes, tasks, strict=True):
+        for effort in _order(rows):
+            cells = sorted((r for r in rows if r["task"] == task and r["effort"] == effort), key=lambda r: r["level"])
+            ax.plot([c["level"] for c in cells], [c["mean_thinking_tokens"] for c in cells], marker="o",
+                    label=effort)
+        ax.set(title=task, xlabel="level", ylabel="mean thinking tokens")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_all(rows: list[dict], folder: Path, model: str) -> list[Path]:
+    return [plot_scaling(rows, folder / "scaling.png", f"{model}: accuracy against thinking"),
+            plot_effort(rows, folder / "effort.png", f"{model}: accuracy against effort"),
+            plot_adaptive(rows, folder / "adaptive.png", f"{model}: thinking tokens against level")]

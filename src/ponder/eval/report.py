@@ -1,0 +1,57 @@
+"""Written results of an eval run: the JSON document of DESIGN.md, the JSONL rows, and a Markdown report.
+
+Every file is written to a temporary name and renamed, so an interrupted run leaves no half-written result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def document(model: str, seed: int, rows: list[dict]) -> dict:
+    return {"model": model, "seed": seed, "results": rows}
+
+
+def markdown(doc: dict, command: str) -> str:
+    rows = doc["results"]
+    efforts = [e for e in dict.fromkeys(r["effort"] for r in sorted(rows, key=lambda r: r["budget"]))]
+    lines = [f"# Eval of `{doc['model']}` (seed {doc['seed']})", "", f"Command: `{command}`", "",
+             "Accuracy, with mean thinking tokens in brackets.", "",
+             "| task | level | " + " | ".join(efforts) + " |", "|---|---|" + "---|" * len(efforts)]
+    cells = {(r["task"], r["level"], r["effort"]): r for r in rows}
+    for task in dict.fromkeys(r["task"] for r in rows):
+        for level in sorted({r["level"] for r in rows if r["task"] == task}):
+            vals = [cells.get((task, level, e)) for e in efforts]
+            lines.append(f"| {task} | {level} | " + " | ".join(
+                "–" if v is None else f"{v['accuracy']:.0%} ({v['mean_thinking_tokens']:.0f})" for v in vals) + " |")
+    sampled = [r for r in rows if r.get("samples", 1) > 1]
+    if sampled:
+        lines += ["", "With several samples per problem:", "", "| task | level | effort | pass@k | maj@k |",
+                  "|---|---|---|---|---|"]
+        for r in sampled:
+            fmt = lambda d: ", ".join(f"{k}: {v:.0%}" for k, v in d.items())  # noqa: E731
+            lines.append(f"| {r['task']} | {r['level']} | {r['effort']} | {fmt(r['pass_at'])} | {fmt(r['maj_at'])} |")
+    lines += ["", "![accuracy against thinking tokens](scaling.png)", "", "![accuracy against effort](effort.png)",
+              "", "![thinking tokens against level](adaptive.png)", ""]
+    return "\n".join(lines)
+
+
+def write_results(doc: dict, folder: Path, command: str) -> dict[str, Path]:
+    folder = Path(folder)
+    return {
+        "json": write_atomic(folder / "results.json", json.dumps(doc, indent=1) + "\n"),
+        "jsonl": write_atomic(folder / "results.jsonl", "".join(json.dumps(r) + "\n" for r in doc["results"])),
+        "report": write_atomic(folder / "report.md", markdown(doc, command)),
+    }

@@ -1,0 +1,49 @@
+import json
+
+from ponder.cli import main
+from ponder.eval.run import EvalConfig, run_eval, scaling_table
+
+
+def test_eval_json_shape_files_and_plots(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "ev"
+    assert main(["eval", "--model", str(tiny_checkpoint), "--tasks", "arithmetic,countdown", "--levels", "1,5",
+                 "--efforts", "none,high", "--budgets", "4", "--n", "2", "--seed", "3", "--out", str(out),
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["model"] == str(tiny_checkpoint) and doc["seed"] == 3
+    assert len(doc["results"]) == 2 * 2 * 3
+    keys = {"task", "level", "effort", "n", "accuracy", "mean_thinking_tokens", "mean_answer_tokens", "seconds"}
+    assert all(keys <= set(r) for r in doc["results"])
+    assert {r["effort"] for r in doc["results"]} == {"none", "high", "budget=4"}
+    assert all(r["mean_thinking_tokens"] == 0 for r in doc["results"] if r["effort"] == "none")
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == doc["results"]
+    for name in ("scaling.png", "effort.png", "adaptive.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert "| arithmetic | 5 |" in (out / "report.md").read_text()
+
+
+def test_samples_give_pass_and_maj_curves(tiny_checkpoint, tmp_path):
+    doc = run_eval(EvalConfig(model=str(tiny_checkpoint), tasks=("arithmetic",), levels=(1,), efforts=("low",),
+                              n=2, samples=4, out=str(tmp_path), plots=False))
+    row = doc["results"][0]
+    assert set(row["pass_at"]) == {"1", "2", "4"} and set(row["maj_at"]) == {"1", "2", "4"}
+    assert row["pass_at"]["1"] == row["accuracy"]
+    assert row["pass_at"]["1"] <= row["pass_at"]["2"] <= row["pass_at"]["4"]
+
+
+def test_scaling_table_has_a_row_per_effort():
+    rows = [{"task": "t", "level": lvl, "effort": e, "budget": b, "accuracy": a, "mean_thinking_tokens": b / 2}
+            for e, b, a in (("none", 0, 0.1), ("high", 100, 0.9)) for lvl in (1, 5)]
+    table = scaling_table({"results": rows})
+    assert table.splitlines()[2].startswith("none") and "90% (50 tok)" in table.splitlines()[3]
+
+
+def test_bad_eval_input(capsys):
+    for argv in (["eval", "--levels", "0"], ["eval", "--tasks", "nope", "--model", "/x"], ["eval", "--n", "0"]):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+        assert code == 2
+    assert "Traceback" not in capsys.readouterr().err
