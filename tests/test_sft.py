@@ -83,3 +83,29 @@ def test_resume_continues_where_it_stopped(tmp_path):
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)
+
+
+def test_packed_rows_compute_what_separate_rows_do(tokenizer):
+    from transformers import LlamaForCausalLM
+
+    from ponder.model.config import model_config
+    from ponder.train.data import collate_packed, pack
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(model_config("test", len(tokenizer), 1, 2, 0)).eval()
+    rng = random.Random(0)
+    examples = [make_example(tokenizer, get_task(name), get_task(name).sample(rng, level), rng, False, 0.0)
+                for name, level in (("arithmetic", 1), ("countdown", 1), ("arithmetic", 2))]
+    rows = pack(examples, 400)
+    assert len(rows) < len(examples) and sum(len(r) for r in rows) == len(examples)
+    batch = collate_packed(rows, tokenizer.pad_token_id)
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                       attention_mask=batch["attention_mask"]).logits
+        for i, row in enumerate(rows):
+            start = 0
+            for ex in row:
+                alone = model(torch.tensor([ex.input_ids])).logits[0]
+                n = len(ex.input_ids)
+                assert torch.allclose(packed[i, start:start + n], alone, atol=1e-4)
+                start += n

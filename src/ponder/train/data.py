@@ -2,7 +2,10 @@
 
 Loss is on assistant tokens only. Trace spans marked `learn=False` (deliberate slips) stay in context but get label
 -100, found through the tokenizer's character offsets so the mask is exact whatever the tokenization.
-Batches are deterministic functions of (seed, step), so a resumed run sees exactly the batches it would have seen.
+Examples are packed several to a row (first-fit decreasing), each attending only to itself through a
+block-diagonal causal mask and counting positions from 0, so a packed row computes exactly what separate rows would,
+with almost no padding, and every batch mixes short and long examples (so every token weighs the same in the loss,
+instead of short direct answers dominating the few batches made only of them).
 """
 
 from __future__ import annotations
@@ -54,15 +57,41 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     return Example(prompt + completion, [IGNORE] * len(prompt) + labels)
 
 
-def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch: input_ids, attention_mask and labels, each (B, T)."""
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    attn = torch.zeros((len(examples), width), dtype=torch.long)
-    for i, e in enumerate(examples):
-        n = len(e.input_ids)
-        ids[i, :n] = torch.tensor(e.input_ids)
-        labels[i, :n] = torch.tensor(e.labels)
-        attn[i, :n] = 1
-    return {"input_ids": ids, "attention_mask": attn, "labels": labels}
+def pack(examples: list[Example], capacity: int) -> list[list[Example]]:
+    """First-fit decreasing: rows of examples whose lengths add up to at most `capacity`."""
+    rows: list[list[Example]] = []
+    room: list[int] = []
+    for ex in sorted(examples, key=lambda e: -len(e.input_ids)):
+        n = len(ex.input_ids)
+        if n > capacity:
+            raise ValueError(f"an example of {n} tokens does not fit a row of {capacity}")
+        for i, free in enumerate(room):
+            if n <= free:
+                rows[i].append(ex)
+                room[i] -= n
+                break
+        else:
+            rows.append([ex])
+            room.append(capacity - n)
+    return rows
+
+
+def collate_packed(rows: list[list[Example]], pad_id: int) -> dict[str, torch.Tensor]:
+    """input_ids, labels, position_ids (B, T) and a block-diagonal causal attention mask (B, 1, T, T)."""
+    width = max(sum(len(e.input_ids) for e in row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    doc = torch.full((len(rows), width), -1, dtype=torch.long)  # -1: padding, its own block
+    for i, row in enumerate(rows):
+        start = 0
+        for j, e in enumerate(row):
+            n = len(e.input_ids)
+            ids[i, start:start + n] = torch.tensor(e.input_ids)
+            labels[i, start:start + n] = torch.tensor(e.labels)
+            positions[i, start:start + n] = torch.arange(n)
+            doc[i, start:start + n] = j
+            start += n
+    causal = torch.ones((width, width), dtype=torch.bool).tril()
+    mask = (doc[:, :, None] == doc[:, None, :]) & causal  # (B, T, T)
+    return {"input_ids": ids, "labels": labels, "position_ids": positions, "attention_mask": mask[:, None]}

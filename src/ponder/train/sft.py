@@ -4,7 +4,7 @@ Follows the cold-start stage of DeepSeek-R1 at this machine's size: a deliberate
 `<think>…</think>answer` format, some examples in direct-answer form (`<think></think>answer`) so that answering
 without thinking exists, loss on assistant tokens only, slips masked. Departures: the model starts from random
 weights (no pretrained base), and the data is generated on the fly from seeded problem streams (train split only).
-Batches hold a fixed number of padded tokens, built from length-sorted pools to keep padding low.
+Examples are packed into rows of `max_len` tokens (see ponder.train.data); a batch is `batch_tokens // max_len` rows.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ponder.model.config import MODEL_SIZES, model_config
 from ponder.model.tokenizer import build_tokenizer
 from ponder.progress import progress_bar
 from ponder.tasks import TASKS, get_task
-from ponder.train.data import Example, collate, make_example
+from ponder.train.data import Example, collate_packed, make_example, pack
 from ponder.train.evaluate import held_out_accuracy
 
 STATE_FILE = "training_state.pt"
@@ -35,18 +35,18 @@ class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
     steps: int = 1700  # optimizer steps
-    batch_tokens: int = 12288  # padded tokens per batch
+    batch_tokens: int = 12288  # tokens per batch (rows of max_len packed examples)
     lr: float = 2e-3
     warmup: int = 100
     weight_decay: float = 0.01
-    max_len: int = 640  # longer examples are dropped (a handful of very long searches)
+    max_len: int = 640  # row length; longer examples are dropped (a handful of very long searches)
     tasks: tuple[str, ...] = ("arithmetic", "countdown")
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
-    pool: int = 1024  # examples per length-sorted pool
+    pool: int = 1024  # examples packed together at a time
     seed: int = 0
-    eval_every: int = 425  # steps between held-out accuracy checks (0: never)
+    eval_every: int = 250  # steps between held-out accuracy checks (0: never)
     eval_n: int = 6  # held-out problems per task and level at each check
     save_every: int = 200  # steps between resumable checkpoints
     bf16: bool = True  # bf16 autocast on CPU
@@ -67,7 +67,7 @@ class SFTConfig:
             raise ValueError("direct_frac must be in [0, 1] and slip_rate in [0, 1)")
 
 
-def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[Example]]:
+def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[Example]]]:
     """The batches of pool k: a deterministic function of (seed, k)."""
     rng = random.Random(f"sft:{cfg.seed}:{k}")
     examples: list[Example] = []
@@ -78,16 +78,10 @@ def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[Example]]:
         ex = make_example(tokenizer, task, problem, rng, rng.random() < cfg.direct_frac, cfg.slip_rate)
         if len(ex.input_ids) <= cfg.max_len:
             examples.append(ex)
-    examples.sort(key=lambda e: len(e.input_ids))
-    batches, current = [], []
-    for ex in examples:
-        if current and (len(current) + 1) * len(ex.input_ids) > cfg.batch_tokens:
-            batches.append(current)
-            current = []
-        current.append(ex)
-    batches.append(current)
-    rng.shuffle(batches)
-    return batches
+    rows = pack(examples, cfg.max_len)
+    rng.shuffle(rows)
+    per_batch = max(1, cfg.batch_tokens // cfg.max_len)
+    return [rows[i:i + per_batch] for i in range(0, len(rows), per_batch)]
 
 
 def _lr(cfg: SFTConfig, step: int) -> float:
@@ -141,7 +135,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
             if batch_i >= len(batches):
                 pool_k, batch_i = pool_k + 1, 0
                 batches = _pool_batches(cfg, tokenizer, pool_k)
-            batch = collate(batches[batch_i], tokenizer.pad_token_id)
+            batch = collate_packed(batches[batch_i], tokenizer.pad_token_id)
             batch_i += 1
             for group in opt.param_groups:
                 group["lr"] = _lr(cfg, step)
@@ -152,7 +146,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            real_tokens += int(batch["attention_mask"].sum())
+            real_tokens += int((batch["input_ids"] != tokenizer.pad_token_id).sum())
             tok_s = real_tokens / (time.perf_counter() - t0)
             bar.update(task_id, completed=step, info=f"loss {loss.item():.3f}  {tok_s:,.0f} tok/s")
             row = {"step": step, "loss": round(loss.item(), 4), "lr": _lr(cfg, step - 1), "tok_s": round(tok_s)}
