@@ -98,3 +98,28 @@ def test_batched_greedy_equals_one_by_one(tiny_model):
 def test_bad_params_are_refused(kwargs):
     with pytest.raises(ValueError):
         GenerationParams(**kwargs)
+
+
+def test_rows_with_their_own_settings_share_a_batch(tiny_model):
+    model, tok, _ = tiny_model
+    settings = [GenerationParams(max_thinking=3, answer_budget=2),
+                GenerationParams(max_thinking=9, answer_budget=4, temperature=1.0, seed=5),
+                GenerationParams(max_thinking=0, answer_budget=3)]
+    together = generate(model, tok, _prompts(tok), settings)
+    alone = [generate(model, tok, [p], [s])[0] for p, s in zip(_prompts(tok), settings, strict=True)]
+    assert [c.token_ids for c in together] == [c.token_ids for c in alone]
+    assert [c.thinking_tokens for c in together][0] <= 3 and together[2].thinking_tokens == 0
+
+
+def test_a_cancelled_row_stops_and_the_others_go_on(tiny_model):
+    model, tok, _ = tiny_model
+    steps = {"n": 0}
+
+    def cancelled(row):
+        steps["n"] += 1
+        return row == 1 and steps["n"] > 6
+
+    params = GenerationParams(max_thinking=20, answer_budget=4)
+    out = generate(model, tok, _prompts(tok), params, cancelled=cancelled)
+    assert out[1].finish_reason == "cancelled" and len(out[1].token_ids) < len(out[0].token_ids)
+    assert out[0].token_ids == generate(model, tok, _prompts(tok, 1), params)[0].token_ids

@@ -5,7 +5,8 @@ Each row runs a small state machine: thinking (after a forced `<think>`), then a
 (the opening `<think>`, `</think>` at the budget with an optional handover text, a continuation that replaces an early
 `</think>` below the minimum) go through a per-row queue and carry mask 0, so that training never learns from them
 (as nanochat's engine returns to its RL loop).
-Not covered here: continuous batching across requests (rows join only at the start of a call).
+Rows may each have their own settings and seed (a seeded row samples the same tokens whatever batch it is in).
+Not covered here: continuous batching across calls (rows join only at the start of a call).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Completion:
     answer: str
     thinking_tokens: int
     answer_tokens: int
-    finish_reason: str  # "stop", "length" or "thinking_budget"
+    finish_reason: str  # "stop", "length" or "thinking_budget" (or "cancelled")
     seconds: float
 
 
@@ -92,13 +93,13 @@ def _single_id(tokenizer, text: str) -> int:
     return ids[0]
 
 
-def _sample(logits: torch.Tensor, params: GenerationParams, gen: torch.Generator | None) -> torch.Tensor:
-    """logits (B, V) -> token ids (B,)."""
+def _sample(logits: torch.Tensor, params: GenerationParams, gen: torch.Generator | None) -> int:
+    """logits (V,) -> one token id."""
     if params.temperature == 0:
-        return logits.argmax(-1)
+        return int(logits.argmax(-1))
     logits = logits.float() / params.temperature
     if params.top_k:
-        kth = torch.topk(logits, min(params.top_k, logits.shape[-1])).values[:, -1:]
+        kth = torch.topk(logits, min(params.top_k, logits.shape[-1])).values[-1]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if params.top_p < 1:
         sorted_logits, order = torch.sort(logits, descending=True)
@@ -106,7 +107,7 @@ def _sample(logits: torch.Tensor, params: GenerationParams, gen: torch.Generator
         drop = probs.cumsum(-1) - probs > params.top_p
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-    return torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(-1)
+    return int(torch.multinomial(logits.softmax(-1), 1, generator=gen))
 
 
 def _step(row: _Row, token: int, forced: bool, v: _Vocab, p: GenerationParams) -> None:
@@ -137,7 +138,7 @@ def _step(row: _Row, token: int, forced: bool, v: _Vocab, p: GenerationParams) -
             row.phase, row.finish = "done", "length"
 
 
-def _choose(row: _Row, sampled: int, v: _Vocab, p: GenerationParams) -> tuple[int, bool]:
+def _choose(row: _Row, sampled: int | None, v: _Vocab, p: GenerationParams) -> tuple[int, bool]:
     """The token to append for a row: a queued forced token, or the model's, possibly replaced."""
     if row.queue:
         return row.queue.pop(0), True
@@ -151,21 +152,31 @@ def _choose(row: _Row, sampled: int, v: _Vocab, p: GenerationParams) -> tuple[in
 
 
 @torch.inference_mode()
-def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params: GenerationParams,
-             on_token: Callable[[int, int, bool], None] | None = None) -> list[Completion]:
-    """Complete each prompt (token ids ending where the assistant turn begins); one batch, left-padded.
+def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]],
+             params: GenerationParams | list[GenerationParams],
+             on_token: Callable[[int, int, bool], None] | None = None,
+             cancelled: Callable[[int], bool] | None = None) -> list[Completion]:
+    """Complete each prompt (token ids ending where the assistant turn begins) in one left-padded batch.
 
-    `on_token(row, token_id, forced)` is called for every token as it is appended, for streaming."""
+    `params` is one setting for all rows or one per row (so requests with different budgets share a batch).
+    `on_token(row, token_id, forced)` is called for every token as it is appended, for streaming;
+    `cancelled(row)` is polled every step, and a cancelled row stops (finish reason "cancelled").
+    Finished rows leave the batch (their KV cache rows are dropped), so the batch shrinks as rows end."""
     if not prompts:
         return []
+    per_row = params if isinstance(params, list) else [params] * len(prompts)
+    if len(per_row) != len(prompts):
+        raise ValueError(f"{len(per_row)} settings for {len(prompts)} prompts")
     start = time.perf_counter()
-    v = _Vocab(tokenizer, params)
-    gen = torch.Generator().manual_seed(params.seed) if params.seed is not None else None
+    vocabs = {id(p): _Vocab(tokenizer, p) for p in per_row}
+    gens = [torch.Generator().manual_seed(p.seed) if p.seed is not None else None for p in per_row]
     rows = [_Row() for _ in prompts]
-    for row in rows:
-        row.queue = [v.think] + ([v.end_think] if params.max_thinking == 0 else [])
+    for row, p in zip(rows, per_row, strict=True):
+        v = vocabs[id(p)]
+        row.queue = [v.think] + ([v.end_think] if p.max_thinking == 0 else [])
+    pad = vocabs[id(per_row[0])].pad
     width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), v.pad, dtype=torch.long)  # (B, T)
+    ids = torch.full((len(prompts), width), pad, dtype=torch.long)  # (B, T)
     attn = torch.zeros((len(prompts), width), dtype=torch.long)  # (B, T)
     for i, p in enumerate(prompts):
         ids[i, width - len(p):] = torch.tensor(p)
@@ -173,29 +184,42 @@ def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]], params
     positions = (attn.cumsum(-1) - 1).clamp(min=0)
     cache = {_cache_argument(model): DynamicCache()}
     out = model(input_ids=ids, attention_mask=attn, position_ids=positions, use_cache=True, **cache)
-    logits = out.logits[:, -1]  # (B, V)
-    next_pos = positions[:, -1:] + 1  # (B, 1)
-    for _ in range(params.max_new_tokens):
-        sampled = _sample(logits, params, gen).tolist()
+    logits = out.logits[:, -1]  # (b, V) for the active rows
+    next_pos = positions[:, -1:] + 1  # (b, 1)
+    active = list(range(len(rows)))  # batch position -> row index
+    limit = max(p.max_new_tokens for p in per_row)
+    for _ in range(limit):
         tokens = []
-        for i, (row, s) in enumerate(zip(rows, sampled, strict=True)):
-            if row.phase == "done":
+        for b, i in enumerate(active):
+            row, p = rows[i], per_row[i]
+            v = vocabs[id(p)]
+            if cancelled is not None and cancelled(i):
+                row.phase, row.finish = "done", "cancelled"
                 tokens.append(v.pad)
                 continue
-            token, forced = _choose(row, s, v, params)
-            _step(row, token, forced, v, params)
+            token, forced = _choose(row, None if row.queue else _sample(logits[b], p, gens[i]), v, p)
+            _step(row, token, forced, v, p)
+            if len(row.ids) >= p.max_new_tokens and row.phase != "done":
+                row.phase, row.finish = "done", "length"
             tokens.append(token)
             if on_token is not None:
                 on_token(i, token, forced)
-        if all(r.phase == "done" for r in rows):
+        keep = [b for b, i in enumerate(active) if rows[i].phase != "done"]
+        if not keep:
             break
-        attn = torch.cat([attn, torch.ones((len(rows), 1), dtype=torch.long)], dim=-1)
+        if len(keep) < len(active):
+            index = torch.tensor(keep)
+            next(iter(cache.values())).batch_select_indices(index)
+            attn, next_pos = attn[index], next_pos[index]
+            tokens = [tokens[b] for b in keep]
+            active = [active[b] for b in keep]
+        attn = torch.cat([attn, torch.ones((len(active), 1), dtype=torch.long)], dim=-1)
         out = model(input_ids=torch.tensor(tokens).unsqueeze(-1), attention_mask=attn, position_ids=next_pos,
                     use_cache=True, **cache)
         logits = out.logits[:, -1]
         next_pos = next_pos + 1
     seconds = time.perf_counter() - start
-    return [_finish(row, tokenizer, v, seconds) for row in rows]
+    return [_finish(row, tokenizer, vocabs[id(p)], seconds) for row, p in zip(rows, per_row, strict=True)]
 
 
 def _cache_argument(model) -> str:
