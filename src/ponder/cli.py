@@ -31,6 +31,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"ports are 1..65535, got {value}")
+    return value
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
@@ -100,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--n", type=_count, default=12, help="problems per task and level (default 12)")
     sc.add_argument("--seed", type=int, default=1234, help="seed of the problem streams (default 1234)")
     sc.add_argument("--out", default="runs/scale", help="folder for results and plots (default runs/scale)")
+
+    srv = sub.add_parser("serve", help="an OpenAI-compatible HTTP API with reasoning effort",
+                         description="Serve /v1/chat/completions (with reasoning_effort, streaming, hidden thinking), "
+                                     "/v1/models and /health; concurrent requests are decoded in one batch. "
+                                     "The OpenAPI document is at /openapi.json, its pages at /docs.")
+    srv.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    srv.add_argument("--api-key", default=None, help="require this bearer key on every request")
+    srv.add_argument("--max-batch", type=_count, default=32, help="most requests decoded together (default 32)")
 
     tasks = sub.add_parser("tasks", help="list task families, or show problems with their solver traces")
     tsub = tasks.add_subparsers(dest="tasks_command", required=True, metavar="ACTION")
@@ -178,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
             return _tasks(args)
         if args.command in ("eval", "scale"):
             return _eval(args, argv)
+        if args.command == "serve":
+            import uvicorn
+
+            from ponder.serve.app import create_app
+
+            app = create_app(args.model, api_key=args.api_key, max_batch=args.max_batch)
+            uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+            return 0
         if args.command == "train":
             return _train(args)
     except (ValueError, OSError) as e:

@@ -1,0 +1,1 @@
+"""OpenAI-compatible HTTP API (`ponder serve`): chat completions with reasoning effort and hidden thinking."""
