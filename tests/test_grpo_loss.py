@@ -1,0 +1,47 @@
+import math
+
+import pytest
+import torch
+
+from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss
+
+
+def test_group_advantages_by_hand():
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    plain = group_advantages(rewards, scale_std=False)
+    assert torch.allclose(plain, torch.tensor([[0.5, -0.5, -0.5, 0.5], [0.0, 0.0, 0.0, 0.0]]))
+    scaled = group_advantages(rewards)
+    std = math.sqrt(1 / 3)  # unbiased std of (1, 0, 0, 1)
+    assert torch.allclose(scaled[0], torch.tensor([0.5, -0.5, -0.5, 0.5]) / std, atol=1e-4)
+    assert torch.all(scaled[1] == 0)
+    assert informative_groups(rewards).tolist() == [True, False]
+    with pytest.raises(ValueError):
+        group_advantages(torch.tensor([[1.0], [0.0]]))
+
+
+def test_policy_loss_by_hand():
+    logp_old = torch.log(torch.tensor([[0.5, 0.5], [0.5, 0.5]]))
+    logp = torch.log(torch.tensor([[0.8, 0.5], [0.25, 0.5]]))  # ratios (1.6, 1) and (0.5, 1)
+    adv = torch.tensor([1.0, -1.0])
+    mask = torch.tensor([[1, 1], [1, 0]])
+    loss, stats = policy_loss(logp, logp_old, adv, mask, clip_low=0.2, clip_high=0.28)
+    # row 0: min(1.6, 1.28) * 1 = 1.28 and 1.0; row 1 (A<0): min(-0.5, -0.8) = -0.8; the masked token is dropped
+    expected = -(1.28 + 1.0 - 0.8) / 3
+    assert loss.item() == pytest.approx(expected, abs=1e-5)
+    assert stats.clip_fraction == pytest.approx(2 / 3, abs=1e-5)
+    seq, _ = policy_loss(logp, logp_old, adv, mask, norm="sequence")
+    assert seq.item() == pytest.approx(-((1.28 + 1.0) / 2 + (-0.8)) / 2, abs=1e-5)
+
+
+def test_kl_term_and_masked_tokens_get_no_gradient():
+    logp = torch.log(torch.tensor([[0.5, 0.2, 0.9]])).requires_grad_()
+    ref = torch.log(torch.tensor([[0.25, 0.2, 0.1]]))
+    mask = torch.tensor([[1, 1, 0]])
+    loss, stats = policy_loss(logp, logp.detach(), torch.tensor([0.0]), mask, beta=0.1, logp_ref=ref)
+    k3 = 0.5 - math.log(0.5) - 1  # ref/p = 0.5 on the first token, 1 on the second
+    assert stats.kl == pytest.approx(k3 / 2, abs=1e-5)
+    assert loss.item() == pytest.approx(0.1 * k3 / 2, abs=1e-5)
+    loss.backward()
+    assert logp.grad[0, 2] == 0 and logp.grad[0, 0] != 0
+    with pytest.raises(ValueError):
+        policy_loss(logp, logp, torch.tensor([0.0]), mask, beta=0.1)
