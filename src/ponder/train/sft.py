@@ -21,6 +21,7 @@ from transformers import LlamaForCausalLM
 
 from ponder.model.checkpoint import PonderMeta, save_checkpoint
 from ponder.model.config import MODEL_SIZES, model_config
+from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer
 from ponder.progress import progress_bar
 from ponder.tasks import TASKS, get_task
@@ -34,7 +35,7 @@ STATE_FILE = "training_state.pt"
 class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
-    steps: int = 1700  # optimizer steps
+    steps: int = 1600  # optimizer steps
     batch_tokens: int = 12288  # tokens per batch (rows of max_len packed examples)
     lr: float = 2e-3
     warmup: int = 100
@@ -115,6 +116,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
         config = model_config(cfg.size, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
                               tokenizer.pad_token_id)
         model = LlamaForCausalLM(config)
+        init_number_embeddings(model, tokenizer, seed=cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     step, pool_k, batch_i, evals = 0, 0, 0, {}
     if state is not None:
