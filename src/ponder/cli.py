@@ -153,6 +153,30 @@ def build_parser() -> argparse.ArgumentParser:
     sft.add_argument("--save-every", type=_positive_int, default=defaults.save_every,
                      help=f"steps between resumable checkpoints (default {defaults.save_every})")
     sft.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+
+    from ponder.train.grpo import GRPOConfig
+
+    g = GRPOConfig()
+    grpo = trsub.add_parser("grpo", help="GRPO with verifiable rewards from an SFT checkpoint",
+                            description="Reinforcement learning on verifiable problems (DeepSeek-R1's recipe): G "
+                                        "samples per problem, group-normalised advantages, clipped updates. "
+                                        "Killed? Run the same command with --resume.")
+    grpo.add_argument("--init", default=g.init, help=f"starting checkpoint (default {g.init})")
+    grpo.add_argument("--out", default=g.out, help=f"run folder (default {g.out})")
+    grpo.add_argument("--steps", type=_count, default=g.steps, help=f"steps (default {g.steps})")
+    grpo.add_argument("--prompts", type=_count, default=g.prompts, help=f"problems per step (default {g.prompts})")
+    grpo.add_argument("--group", type=int, default=g.group, help=f"G, samples per problem (default {g.group})")
+    grpo.add_argument("--updates", type=_count, default=g.updates, help=f"updates per batch (default {g.updates})")
+    grpo.add_argument("--lr", type=float, default=g.lr, help=f"learning rate (default {g.lr})")
+    grpo.add_argument("--beta", type=float, default=g.beta, help=f"KL weight to the initial model (default {g.beta})")
+    grpo.add_argument("--scale-std", action="store_true", help="divide advantages by the group std (GRPO; "
+                                                                "default off, as Dr. GRPO)")
+    grpo.add_argument("--max-thinking", type=_count, default=g.max_thinking,
+                      help=f"thinking budget while sampling (default {g.max_thinking})")
+    grpo.add_argument("--seed", type=int, default=g.seed, help=f"seed (default {g.seed})")
+    grpo.add_argument("--eval-every", type=_positive_int, default=g.eval_every,
+                      help=f"steps between held-out checks, 0 for none (default {g.eval_every})")
+    grpo.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     return parser
 
 
@@ -277,6 +301,14 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.train_command == "grpo":
+        from ponder.train.grpo import GRPOConfig, run_grpo
+
+        cfg = GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
+                         updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
+                         max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every)
+        print(run_grpo(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr)))
+        return 0
     from ponder.train.sft import SFTConfig, run_sft
 
     cfg = SFTConfig(out=args.out, size=args.size, steps=args.steps, batch_tokens=args.batch_tokens, lr=args.lr,

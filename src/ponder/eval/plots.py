@@ -24,7 +24,7 @@ def _panels(rows: list[dict]):
     return tasks, fig, axes[0]
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
     os.close(fd)
@@ -54,7 +54,7 @@ def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_effort(rows: list[dict], path: Path, title: str) -> Path:
@@ -69,7 +69,7 @@ def plot_effort(rows: list[dict], path: Path, title: str) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_adaptive(rows: list[dict], path: Path, title: str) -> Path:
@@ -83,7 +83,7 @@ def plot_adaptive(rows: list[dict], path: Path, title: str) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_all(rows: list[dict], folder: Path, model: str) -> list[Path]:

@@ -1,0 +1,222 @@
+"""`ponder train grpo`: GRPO with verifiable rewards on top of a cold-start SFT checkpoint (DeepSeek-R1's recipe).
+
+One step: sample a batch of train-split problems (levels from a curriculum), draw G completions each with ponder's
+engine, score them with the reward functions of ponder.train.rewards, turn rewards into group-normalised advantages,
+drop groups whose rewards are all equal (dynamic sampling), and take `updates` clipped policy-gradient steps on
+the sampled tokens; tokens the engine forced carry no gradient. Everything random is derived from (seed, step),
+so a run killed at any point resumes from its last checkpoint and continues exactly as it would have.
+Departures from the paper: a tiny model, a few prompts per step, no separate value of the format reward for
+language consistency (there is one language here).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from ponder.engine import GenerationParams, generate
+from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
+from ponder.progress import progress_bar
+from ponder.tasks import Problem, get_task
+from ponder.train.curves import plot_grpo
+from ponder.train.data import prompt_ids
+from ponder.train.evaluate import held_out_accuracy
+from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss
+from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
+
+STATE_FILE = "grpo_state.pt"
+
+
+@dataclass
+class GRPOConfig:
+    init: str = "ponder-tiny-sft"  # the checkpoint RL starts from (and the KL reference)
+    out: str = "runs/grpo"
+    steps: int = 200
+    prompts: int = 16  # problems per step
+    group: int = 8  # G: completions per problem
+    updates: int = 1  # policy updates per batch of samples (ratio clipping matters when > 1)
+    lr: float = 2e-5
+    beta: float = 0.0  # KL to the frozen initial model (0: none, as DAPO)
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    scale_std: bool = False  # Dr. GRPO: no division by the group's std
+    norm: str = "token"  # DAPO: normalise over all tokens; "sequence" for the original GRPO
+    dynamic_sampling: bool = True  # skip groups whose rewards are all equal
+    temperature: float = 1.0
+    max_thinking: int = 768
+    answer_budget: int = 48
+    tasks: tuple[str, ...] = ("arithmetic", "countdown")
+    curriculum: tuple[tuple[int, tuple[int, ...]], ...] = ((0, (2, 3, 4)), (50, (3, 4, 5)), (120, (4, 5)))
+    format_weight: float = 0.1
+    process_weight: float = 0.1
+    overlong_buffer: int = 64  # soft penalty over the last this many tokens of the thinking budget
+    seed: int = 0
+    save_every: int = 10
+    eval_every: int = 50
+    eval_n: int = 8
+    bf16: bool = True
+
+    def __post_init__(self) -> None:
+        if self.group < 2:
+            raise ValueError(f"GRPO needs a group of at least 2 completions per problem, got {self.group}")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.lr}")
+        if self.steps < 1 or self.prompts < 1 or self.updates < 1:
+            raise ValueError("steps, prompts and updates must be >= 1")
+        if self.beta < 0 or self.clip_low < 0 or self.clip_high < 0 or self.temperature <= 0:
+            raise ValueError("beta and clip ranges must be >= 0, temperature > 0")
+        if self.norm not in ("token", "sequence"):
+            raise ValueError(f"norm must be 'token' or 'sequence', got {self.norm!r}")
+        for name in self.tasks:
+            get_task(name)
+        for start, levels in self.curriculum:
+            if start < 0 or not levels or any(lvl not in (1, 2, 3, 4, 5) for lvl in levels):
+                raise ValueError(f"bad curriculum stage {(start, levels)}: levels are 1..5")
+
+    def levels_at(self, step: int) -> tuple[int, ...]:
+        current = self.curriculum[0][1]
+        for start, levels in self.curriculum:
+            if step >= start:
+                current = levels
+        return current
+
+
+def _problems(cfg: GRPOConfig, step: int) -> list[Problem]:
+    rng = random.Random(f"grpo:{cfg.seed}:{step}")
+    levels = cfg.levels_at(step)
+    return [get_task(rng.choice(cfg.tasks)).sample_split(rng, rng.choice(levels), "train")
+            for _ in range(cfg.prompts)]
+
+
+def _rewards(cfg: GRPOConfig, problems: list[Problem], completions, tokenizer) -> tuple[torch.Tensor, dict]:
+    texts = [tokenizer.decode(c.token_ids, skip_special_tokens=False) for c in completions]
+    columns = {"problem": [p for p in problems for _ in range(cfg.group)]}
+    outcome = outcome_parts([], texts, **columns)
+    fmt = format_reward([], texts, **columns)
+    process = process_reward([], texts, **columns)
+    overlong = overlong_penalty([c.thinking_tokens for c in completions], cfg.max_thinking,
+                                min(cfg.overlong_buffer, cfg.max_thinking))
+    total = [o["reward"] + cfg.format_weight * f + cfg.process_weight * p + ov
+             for o, f, p, ov in zip(outcome, fmt, process, overlong, strict=True)]
+    parts = {"accuracy": sum(o["correct"] for o in outcome) / len(outcome), "format": sum(fmt) / len(fmt),
+             "process": sum(process) / len(process), "overlong": sum(overlong) / len(overlong)}
+    return torch.tensor(total).view(len(problems), cfg.group), parts
+
+
+def _batch(prompts: list[list[int]], completions, pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded prompt+completion ids (B, T), attention mask, and the loss mask of completion tokens the
+    model chose itself (B, T-1), aligned with the log-probabilities of tokens 1..T-1."""
+    seqs = [p + c.token_ids for p, c in zip(prompts, completions, strict=True)]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    attn = torch.zeros_like(ids)
+    loss_mask = torch.zeros((len(seqs), width - 1))
+    for i, (p, c) in enumerate(zip(prompts, completions, strict=True)):
+        s = seqs[i]
+        ids[i, :len(s)] = torch.tensor(s)
+        attn[i, :len(s)] = 1
+        loss_mask[i, len(p) - 1:len(s) - 1] = torch.tensor(c.mask, dtype=torch.float)
+    return {"input_ids": ids, "attention_mask": attn, "loss_mask": loss_mask}
+
+
+def _logprobs(model, batch: dict, bf16: bool) -> torch.Tensor:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    return torch.log_softmax(logits.float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
+
+
+def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
+    out = Path(cfg.out)
+    last = out / "last"
+    state = None
+    if resume and (last / STATE_FILE).exists():
+        model, tokenizer, meta, _ = load_checkpoint(last)
+        state = torch.load(last / STATE_FILE, weights_only=False)
+        if state["config"] != asdict(cfg):
+            raise ValueError(f"{last} was written with another config; resume with the same flags or a new --out")
+    else:
+        model, tokenizer, meta, _ = load_checkpoint(cfg.init)
+    reference = None
+    if cfg.beta > 0:
+        reference, _, _, _ = load_checkpoint(cfg.init)
+        reference.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    step, history = 0, []
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+        log(f"resuming {cfg.out} at step {step}")
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = (out / "metrics.jsonl").open("a")
+    gen_params = GenerationParams(max_thinking=cfg.max_thinking, answer_budget=cfg.answer_budget,
+                                  temperature=cfg.temperature,
+                                  max_new_tokens=cfg.max_thinking + cfg.answer_budget + 8)
+    with progress_bar() as bar:
+        task_id = bar.add_task("grpo", total=cfg.steps, completed=step, info="")
+        while step < cfg.steps:
+            t0 = time.perf_counter()
+            problems = _problems(cfg, step)
+            prompts = [prompt_ids(tokenizer, p.prompt) for p in problems for _ in range(cfg.group)]
+            # one seed per completion, derived from (seed, step): a resumed run samples what it would have
+            params = [replace(gen_params, seed=cfg.seed * 1_000_003 + step * 4099 + i) for i in range(len(prompts))]
+            model.eval()
+            completions = generate(model, tokenizer, prompts, params)
+            rewards, parts = _rewards(cfg, problems, completions, tokenizer)
+            adv = group_advantages(rewards, scale_std=cfg.scale_std)
+            keep = (informative_groups(rewards) if cfg.dynamic_sampling
+                    else torch.ones(len(problems), dtype=torch.bool))
+            rows = [i for i in range(len(prompts)) if keep[i // cfg.group]]
+            stats = None
+            if rows:
+                model.train()
+                batch = _batch([prompts[i] for i in rows], [completions[i] for i in rows], tokenizer.pad_token_id)
+                advantages = adv.view(-1)[rows]
+                with torch.no_grad():
+                    logp_old = _logprobs(model, batch, cfg.bf16)
+                    logp_ref = _logprobs(reference, batch, cfg.bf16) if reference is not None else None
+                for _ in range(cfg.updates):
+                    logp = _logprobs(model, batch, cfg.bf16)
+                    loss, stats = policy_loss(logp, logp_old, advantages, batch["loss_mask"], cfg.clip_low,
+                                              cfg.clip_high, cfg.beta, logp_ref, cfg.norm)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                    opt.step()
+            step += 1
+            seconds = time.perf_counter() - t0
+            tokens = sum(len(c.token_ids) for c in completions)
+            thinking = sum(c.thinking_tokens for c in completions) / len(completions)
+            row = {"step": step, "reward": round(float(rewards.mean()), 4),
+                   **{k: round(v, 4) for k, v in parts.items()},
+                   "thinking_tokens": round(thinking, 1),
+                   "groups_used": len(rows) // cfg.group, "kl": round(stats.kl, 5) if stats else 0.0,
+                   "clip_fraction": round(stats.clip_fraction, 4) if stats else 0.0,
+                   "tokens_per_s": round(tokens / seconds, 1), "levels": list(cfg.levels_at(step - 1))}
+            if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
+                model.eval()
+                row["held_out"] = held_out_accuracy(model, tokenizer, cfg.tasks, n=cfg.eval_n, seed=cfg.seed,
+                                                    max_thinking=cfg.max_thinking)
+            history.append(row)
+            metrics.write(json.dumps(row) + "\n")
+            metrics.flush()
+            bar.update(task_id, completed=step, info=f"reward {row['reward']:.2f} acc {row['accuracy']:.0%} "
+                                                     f"think {row['thinking_tokens']:.0f} kl {row['kl']:.4f} "
+                                                     f"{row['tokens_per_s']:.0f} tok/s")
+            if step % cfg.save_every == 0 or step == cfg.steps:
+                extra = {STATE_FILE: {"optimizer": opt.state_dict(), "step": step, "history": history,
+                                      "config": asdict(cfg)}}
+                save_checkpoint(model, tokenizer, _meta(cfg, meta, history), last, extra=extra)
+    metrics.close()
+    plot_grpo(history, out / "curves.png", f"GRPO from {cfg.init}")
+    return save_checkpoint(model, tokenizer, _meta(cfg, meta, history), out / "final")
+
+
+def _meta(cfg: GRPOConfig, parent_meta: PonderMeta, history: list) -> PonderMeta:
+    evals = next((r["held_out"] for r in reversed(history) if "held_out" in r), {})
+    return PonderMeta(efforts=dict(parent_meta.efforts), answer_budget=parent_meta.answer_budget,
+                      recipe={"stage": "grpo", "config": asdict(cfg)}, parent=cfg.init, eval=evals)

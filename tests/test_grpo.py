@@ -1,0 +1,72 @@
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ponder.train.grpo as grpo
+from ponder.train.grpo import GRPOConfig, run_grpo
+
+
+def _cfg(tiny_checkpoint, out, steps=3):
+    return GRPOConfig(init=str(tiny_checkpoint), out=str(out), steps=steps, prompts=2, group=3, lr=1e-3,
+                      max_thinking=12, answer_budget=4, overlong_buffer=4, dynamic_sampling=False, save_every=1,
+                      eval_every=0, bf16=False, beta=0.05, updates=2)
+
+
+def test_three_steps_change_the_weights_and_log(tiny_checkpoint, tmp_path):
+    final = run_grpo(_cfg(tiny_checkpoint, tmp_path / "run"), log=lambda m: None)
+    before, after = load_file(tiny_checkpoint / "model.safetensors"), load_file(final / "model.safetensors")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    rows = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert len(rows) == 3 and '"reward"' in rows[0] and '"kl"' in rows[0]
+
+
+def test_a_killed_run_resumes_and_continues_as_it_would_have(tiny_checkpoint, tmp_path):
+    straight = run_grpo(_cfg(tiny_checkpoint, tmp_path / "a"), log=lambda m: None)
+    cfg = _cfg(tiny_checkpoint, tmp_path / "b")
+    original, calls = grpo.save_checkpoint, {"n": 0}
+
+    def die_after_second_save(*args, **kwargs):
+        result = original(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # stands for SIGKILL right after a checkpoint
+        return result
+
+    grpo.save_checkpoint = die_after_second_save
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_grpo(cfg, log=lambda m: None)
+    finally:
+        grpo.save_checkpoint = original
+    resumed = run_grpo(cfg, resume=True, log=lambda m: None)
+    a, b = load_file(straight / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_forced_tokens_carry_no_gradient(tiny_checkpoint):
+    from ponder.engine import GenerationParams, generate
+    from ponder.model.checkpoint import load_checkpoint
+    from ponder.train.data import prompt_ids
+
+    model, tok, _, _ = load_checkpoint(tiny_checkpoint)
+    prompts = [prompt_ids(tok, "What is 2 + 3?")]
+    c = generate(model, tok, prompts, GenerationParams(max_thinking=3, answer_budget=2))
+    batch = grpo._batch(prompts, c, tok.pad_token_id)
+    start = len(prompts[0]) - 1
+    assert batch["loss_mask"][0, start:start + len(c[0].mask)].tolist() == [float(m) for m in c[0].mask]
+    assert batch["loss_mask"][0, :start].sum() == 0 and c[0].mask[0] == 0  # the forced <think>
+
+
+@pytest.mark.parametrize("kwargs", [{"group": 1}, {"lr": -1.0}, {"tasks": ("nope",)}, {"norm": "x"},
+                                    {"curriculum": ((0, (9,)),)}])
+def test_impossible_configs_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        GRPOConfig(**kwargs)
+
+
+def test_curriculum_moves_up():
+    cfg = GRPOConfig()
+    assert cfg.levels_at(0) == (2, 3, 4) and cfg.levels_at(60) == (3, 4, 5) and cfg.levels_at(500) == (4, 5)
+    assert replace(cfg, curriculum=((0, (5,)),)).levels_at(3) == (5,)
