@@ -46,3 +46,14 @@ def test_ask_effort_none(tiny_checkpoint, capsys):
                  "--show-thinking"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["thinking_tokens"] == 0 and doc["thinking"] == ""
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "grpo", "--group", "1"], "at least 2"),
+    (["train", "grpo", "--lr", "-0.1"], "learning rate"),
+    (["train", "sft", "--lr", "-1"], "learning rate"),
+])
+def test_impossible_training_configs_are_refused(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
