@@ -1,0 +1,50 @@
+"""Turn a training run's final checkpoint into a shipped model (package data), small and self-describing.
+
+Weights are stored in bfloat16 (half the size; ponder loads them back as float32), and ponder.json gets the effort
+budgets and the eval summary measured by benchmarks/sft_accuracy.py. Usage:
+    python scripts/ship.py runs/sft-tiny/final ponder-tiny-sft --efforts low=64,medium=160,high=1024 \
+        --eval benchmarks/results/sft_accuracy.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ponder.model.checkpoint import SHIPPED_DIR, PonderMeta, load_checkpoint, save_checkpoint
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help="checkpoint folder, e.g. runs/sft-tiny/final")
+    parser.add_argument("name", help="shipped model name, e.g. ponder-tiny-sft")
+    parser.add_argument("--efforts", required=True, help="low=N,medium=N,high=N (none is always 0)")
+    parser.add_argument("--eval", help="a results JSON of benchmarks/sft_accuracy.py to summarise in ponder.json")
+    args = parser.parse_args()
+    model, tokenizer, meta, _ = load_checkpoint(args.source)
+    efforts = {"none": 0}
+    for item in args.efforts.split(","):
+        key, value = item.split("=")
+        efforts[key.strip()] = int(value)
+    if list(efforts) != ["none", "low", "medium", "high"] or not (
+            0 < efforts["low"] < efforts["medium"] < efforts["high"]):
+        raise SystemExit("--efforts needs low < medium < high, all > 0")
+    summary = meta.eval
+    if args.eval:
+        doc = json.loads(Path(args.eval).read_text())
+        summary = {"source": args.eval, "command": doc.get("command"), "n": doc.get("n"), "seed": doc.get("seed"),
+                   "accuracy": {f"{r['task']}:{r['level']}:{r['effort']}": r["accuracy"] for r in doc["results"]}}
+    shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=meta.recipe, parent=meta.parent,
+                         eval=summary)
+    folder = save_checkpoint(model.to(torch.bfloat16), tokenizer, shipped, SHIPPED_DIR / args.name)
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+    print(f"shipped {folder} ({size:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
