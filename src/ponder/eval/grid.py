@@ -49,18 +49,24 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
     levels = list(levels)
     for name in tasks:
         task = get_task(name)
-        for level in levels:
-            problems = task.sample_many(seed, level, n)
-            prompts = [prompt_ids(tokenizer, p.prompt) for p in problems for _ in range(samples)]
-            for label, budget in settings.items():
-                params = GenerationParams(max_thinking=budget, answer_budget=answer_budget, temperature=temperature,
-                                          seed=seed, max_new_tokens=budget + answer_budget + 8)
-                start = time.perf_counter()
-                completions = []
-                for i in range(0, len(prompts), batch_size):
-                    completions += generate(model, tokenizer, prompts[i:i + batch_size], params)
-                seconds = time.perf_counter() - start
-                row = _row(task, level, label, budget, problems, completions, samples, seconds)
+        problems = {level: task.sample_many(seed, level, n) for level in levels}
+        # All levels of a task share batches (longer rows leave the batch early), so a sweep costs what its
+        # tokens cost; each cell's seconds are its share of the batch time by tokens generated.
+        jobs = [(level, p) for level in levels for p in problems[level] for _ in range(samples)]
+        prompts = [prompt_ids(tokenizer, p.prompt) for _, p in jobs]
+        for label, budget in settings.items():
+            params = GenerationParams(max_thinking=budget, answer_budget=answer_budget, temperature=temperature,
+                                      seed=seed, max_new_tokens=budget + answer_budget + 8)
+            start = time.perf_counter()
+            completions = []
+            for i in range(0, len(prompts), batch_size):
+                completions += generate(model, tokenizer, prompts[i:i + batch_size], params)
+            seconds = time.perf_counter() - start
+            total_tokens = max(1, sum(len(c.token_ids) for c in completions))
+            for level in levels:
+                mine = [c for (lvl, _), c in zip(jobs, completions, strict=True) if lvl == level]
+                share = seconds * sum(len(c.token_ids) for c in mine) / total_tokens
+                row = _row(task, level, label, budget, problems[level], mine, samples, share)
                 rows.append(row)
                 if on_cell:
                     on_cell(row)
