@@ -47,3 +47,21 @@ def test_bad_eval_input(capsys):
             code = e.code
         assert code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_samples_of_one_problem_differ(tiny_checkpoint, monkeypatch):
+    import ponder.eval.grid as grid
+    from ponder.ask import load
+
+    seen = []
+    real = grid.generate
+
+    def spy(model, tok, prompts, params, **kw):
+        out = real(model, tok, prompts, params, **kw)
+        seen.extend(c.token_ids for c in out)
+        return out
+
+    monkeypatch.setattr(grid, "generate", spy)
+    model, tok, meta, _ = load(str(tiny_checkpoint))
+    grid.run_grid(model, tok, ["arithmetic"], [1], {"low": 8}, n=1, seed=0, samples=4, temperature=1.0)
+    assert len(seen) == 4 and len({tuple(s) for s in seen}) > 1

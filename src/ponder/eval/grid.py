@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ponder.engine import GenerationParams, generate
 from ponder.eval.metrics import ks_up_to, maj_at_k, pass_at_k
@@ -55,12 +55,13 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
         jobs = [(level, p) for level in levels for p in problems[level] for _ in range(samples)]
         prompts = [prompt_ids(tokenizer, p.prompt) for _, p in jobs]
         for label, budget in settings.items():
-            params = GenerationParams(max_thinking=budget, answer_budget=answer_budget, temperature=temperature,
-                                      seed=seed, max_new_tokens=budget + answer_budget + 8)
+            base = GenerationParams(max_thinking=budget, answer_budget=answer_budget, temperature=temperature,
+                                    max_new_tokens=budget + answer_budget + 8)
+            params = [replace(base, seed=seed * 100_003 + i) for i in range(len(prompts))]  # samples must differ
             start = time.perf_counter()
             completions = []
             for i in range(0, len(prompts), batch_size):
-                completions += generate(model, tokenizer, prompts[i:i + batch_size], params)
+                completions += generate(model, tokenizer, prompts[i:i + batch_size], params[i:i + batch_size])
             seconds = time.perf_counter() - start
             total_tokens = max(1, sum(len(c.token_ids) for c in completions))
             for level in levels:
