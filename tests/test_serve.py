@@ -135,3 +135,27 @@ def test_a_client_that_disconnects_frees_its_row(server):
             break
         time.sleep(0.05)
     assert app.state.batcher.cancelled_rows > before
+
+
+def test_the_shipped_model_answers_easy_questions_over_http():
+    from ponder.model.checkpoint import DEFAULT_MODEL
+
+    app = create_app(DEFAULT_MODEL)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if srv.started:
+                break
+            time.sleep(0.05)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+        for question, answer in (("What is 25 + 17?", "42"), ("What is 60 - 18?", "42")):
+            r = client.chat.completions.create(model=DEFAULT_MODEL, reasoning_effort="high",
+                                               messages=[{"role": "user", "content": question}])
+            assert r.choices[0].message.content == answer
+            assert r.usage.completion_tokens_details.reasoning_tokens > 0
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=5)

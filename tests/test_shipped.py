@@ -1,0 +1,31 @@
+"""The shipped model answers easy questions right, through the CLI and through the server."""
+
+import json
+
+import pytest
+
+from ponder.cli import main
+from ponder.model.checkpoint import DEFAULT_MODEL, PonderMeta, resolve_model
+
+
+def test_the_default_model_is_shipped_with_its_budgets():
+    folder = resolve_model(DEFAULT_MODEL)
+    meta = PonderMeta.load(folder)
+    assert meta.efforts["none"] == 0 < meta.efforts["low"] < meta.efforts["medium"] < meta.efforts["high"]
+    assert meta.recipe["stage"] == "sft" and meta.eval
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 12e6
+
+
+@pytest.mark.parametrize("question,answer", [("What is 37 * 46?", "1702"), ("What is 25 + 17?", "42")])
+def test_ask_answers_with_thinking(question, answer, capsys):
+    assert main(["ask", question, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["answer"] == answer and doc["thinking_tokens"] > 0 and doc["finish_reason"] == "stop"
+
+
+def test_effort_none_and_a_small_budget(capsys):
+    assert main(["ask", "What is 482 * 317?", "--effort", "none", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["thinking_tokens"] == 0
+    assert main(["ask", "What is 482 * 317?", "--budget", "40", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["thinking_tokens"] <= 40 and doc["answer"] and doc["finish_reason"] == "thinking_budget"
