@@ -22,8 +22,8 @@ def main() -> int:
     parser.add_argument("--model", default="ponder-tiny-sft")
     parser.add_argument("--n", type=int, default=100, help="problems per task and level")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--budgets", default="0,32,64,128,256,full",
-                        help="thinking budgets in tokens; 'full' is 2048 (never reached by these traces)")
+    parser.add_argument("--budgets", default="0,32,64,128,256,512,full",
+                        help="thinking budgets in tokens; 'full' is 1024, past the longest training example")
     parser.add_argument("--out", default=str(RESULTS / "sft_accuracy"), help="path stem of the result files")
     args = parser.parse_args()
     model, tok, meta, folder = load_checkpoint(args.model)
