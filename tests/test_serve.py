@@ -151,7 +151,7 @@ def test_the_shipped_model_answers_easy_questions_over_http():
                 break
             time.sleep(0.05)
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
-        for question, answer in (("What is 25 + 17?", "42"), ("What is 60 - 18?", "42")):
+        for question, answer in (("What is 25 + 17?", "42"), ("What is 19 + 23?", "42")):
             r = client.chat.completions.create(model=DEFAULT_MODEL, reasoning_effort="high",
                                                messages=[{"role": "user", "content": question}])
             assert r.choices[0].message.content == answer

@@ -30,7 +30,7 @@ class Job:
 
 
 class Batcher:
-    def __init__(self, model, tokenizer, max_batch: int = 32, window_s: float = 0.02):
+    def __init__(self, model, tokenizer, max_batch: int = 32, window_s: float = 0.05):
         self.model, self.tokenizer = model, tokenizer
         self.max_batch, self.window_s = max_batch, window_s
         self.waiting: queue.Queue[Job] = queue.Queue()
