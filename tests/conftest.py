@@ -33,3 +33,23 @@ def tiny_model(tiny_checkpoint):
 
     model, tok, meta, _ = load_checkpoint(tiny_checkpoint)
     return model, tok, meta
+
+
+@pytest.fixture
+def interrupt_after_save(monkeypatch):
+    """Make `module.save_checkpoint` raise KeyboardInterrupt right after its n-th save (a kill mid-run)."""
+
+    def arm(module, n: int) -> None:
+        original, calls = module.save_checkpoint, {"n": 0}
+
+        def save_then_die(*args, **kwargs):
+            result = original(*args, **kwargs)
+            calls["n"] += 1
+            if calls["n"] == n:
+                monkeypatch.setattr(module, "save_checkpoint", original)
+                raise KeyboardInterrupt
+            return result
+
+        monkeypatch.setattr(module, "save_checkpoint", save_then_die)
+
+    return arm

@@ -22,24 +22,12 @@ def test_three_steps_change_the_weights_and_log(tiny_checkpoint, tmp_path):
     assert len(rows) == 3 and '"reward"' in rows[0] and '"kl"' in rows[0]
 
 
-def test_a_killed_run_resumes_and_continues_as_it_would_have(tiny_checkpoint, tmp_path):
+def test_a_killed_run_resumes_and_continues_as_it_would_have(tiny_checkpoint, tmp_path, interrupt_after_save):
     straight = run_grpo(_cfg(tiny_checkpoint, tmp_path / "a"), log=lambda m: None)
     cfg = _cfg(tiny_checkpoint, tmp_path / "b")
-    original, calls = grpo.save_checkpoint, {"n": 0}
-
-    def die_after_second_save(*args, **kwargs):
-        result = original(*args, **kwargs)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # stands for SIGKILL right after a checkpoint
-        return result
-
-    grpo.save_checkpoint = die_after_second_save
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_grpo(cfg, log=lambda m: None)
-    finally:
-        grpo.save_checkpoint = original
+    interrupt_after_save(grpo, 2)  # stands for SIGKILL right after the second checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        run_grpo(cfg, log=lambda m: None)
     resumed = run_grpo(cfg, resume=True, log=lambda m: None)
     a, b = load_file(straight / "model.safetensors"), load_file(resumed / "model.safetensors")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

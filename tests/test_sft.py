@@ -49,28 +49,14 @@ def test_sft_trains_and_resumes(tmp_path):
         run_sft(longer, resume=True, log=lambda m: None)
 
 
-def test_resume_continues_where_it_stopped(tmp_path):
-    straight = run_sft(replace(_tiny(tmp_path, 4), out=str(tmp_path / "a")), log=lambda m: None)
-    cfg = replace(_tiny(tmp_path, 4), out=str(tmp_path / "b"))
-    # An interrupted run: the same config stopped after its step-2 checkpoint.
+def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
     import ponder.train.sft as sft
 
-    calls = {"n": 0}
-    original = sft.save_checkpoint
-
-    def crash_after_first_save(*args, **kwargs):
-        result = original(*args, **kwargs)
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise KeyboardInterrupt
-        return result
-
-    sft.save_checkpoint = crash_after_first_save
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_sft(cfg, log=lambda m: None)
-    finally:
-        sft.save_checkpoint = original
+    straight = run_sft(replace(_tiny(tmp_path, 4), out=str(tmp_path / "a")), log=lambda m: None)
+    cfg = replace(_tiny(tmp_path, 4), out=str(tmp_path / "b"))
+    interrupt_after_save(sft, 1)  # killed right after its step-2 checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        run_sft(cfg, log=lambda m: None)
     resumed = run_sft(cfg, resume=True, log=lambda m: None)
     from safetensors.torch import load_file
 
