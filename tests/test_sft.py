@@ -95,3 +95,12 @@ def test_packed_rows_compute_what_separate_rows_do(tokenizer):
                 n = len(ex.input_ids)
                 assert torch.allclose(packed[i, start:start + n], alone, atol=1e-4)
                 start += n
+
+
+def test_held_out_accuracy_covers_every_task_and_level(tiny_model):
+    from ponder.train.evaluate import held_out_accuracy
+
+    model, tok, _ = tiny_model
+    acc = held_out_accuracy(model, tok, ("arithmetic", "countdown"), n=1, seed=0, max_thinking=4)
+    assert sorted(acc) == sorted(f"{t}:{lvl}" for t in ("arithmetic", "countdown") for lvl in range(1, 6))
+    assert all(0.0 <= v <= 1.0 for v in acc.values())

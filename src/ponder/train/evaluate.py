@@ -1,26 +1,16 @@
-"""Held-out accuracy of a model on test-split problems: the check that SFT runs periodically."""
+"""Held-out accuracy of a model on test-split problems: the check that training runs periodically.
+
+A thin view of ponder.eval.grid (one greedy setting, all levels), keyed `task:level` for training logs.
+"""
 
 from __future__ import annotations
 
-from ponder.engine import GenerationParams, generate
-from ponder.tasks import LEVELS, get_task
-from ponder.train.data import prompt_ids
+from ponder.eval.grid import run_grid
+from ponder.tasks import LEVELS
 
 
 def held_out_accuracy(model, tokenizer, tasks: tuple[str, ...], n: int, seed: int,
-                      max_thinking: int | None = 1024, batch_size: int = 64) -> dict[str, float]:
+                      max_thinking: int = 1024) -> dict[str, float]:
     """Greedy accuracy per `task:level` on `n` test-split problems each, at the given thinking budget."""
-    params = GenerationParams(max_thinking=max_thinking, max_new_tokens=(max_thinking or 2048) + 64)
-    out: dict[str, float] = {}
-    for name in tasks:
-        task = get_task(name)
-        problems = [p for level in LEVELS for p in task.sample_many(seed + 10_000, level, n)]
-        completions = []
-        for i in range(0, len(problems), batch_size):
-            chunk = problems[i:i + batch_size]
-            completions += generate(model, tokenizer, [prompt_ids(tokenizer, p.prompt) for p in chunk], params)
-        for level in LEVELS:
-            pairs = [(p, c) for p, c in zip(problems, completions, strict=True) if p.level == level]
-            correct = sum(task.verify(p, c.answer).correct for p, c in pairs)
-            out[f"{name}:{level}"] = round(correct / len(pairs), 3)
-    return out
+    rows = run_grid(model, tokenizer, tasks, LEVELS, {"held_out": max_thinking}, n, seed + 10_000)
+    return {f"{r.task}:{r.level}": round(r.accuracy, 3) for r in rows}

@@ -26,7 +26,7 @@ from ponder.tasks import Problem, get_task
 from ponder.train.curves import plot_grpo
 from ponder.train.data import prompt_ids
 from ponder.train.evaluate import held_out_accuracy
-from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss
+from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss, sequence_logprobs
 from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
 
 STATE_FILE = "grpo_state.pt"
@@ -124,12 +124,6 @@ def _batch(prompts: list[list[int]], completions, pad_id: int) -> dict[str, torc
     return {"input_ids": ids, "attention_mask": attn, "loss_mask": loss_mask}
 
 
-def _logprobs(model, batch: dict, bf16: bool) -> torch.Tensor:
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
-    return torch.log_softmax(logits.float(), -1).gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
-
-
 def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
     out = Path(cfg.out)
     last = out / "last"
@@ -177,10 +171,11 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
                 batch = _batch([prompts[i] for i in rows], [completions[i] for i in rows], tokenizer.pad_token_id)
                 advantages = adv.view(-1)[rows]
                 with torch.no_grad():
-                    logp_old = _logprobs(model, batch, cfg.bf16)
-                    logp_ref = _logprobs(reference, batch, cfg.bf16) if reference is not None else None
+                    logp_old = sequence_logprobs(model, batch["input_ids"], batch["attention_mask"], cfg.bf16)
+                    logp_ref = sequence_logprobs(reference, batch["input_ids"], batch["attention_mask"],
+                                                 cfg.bf16) if reference is not None else None
                 for _ in range(cfg.updates):
-                    logp = _logprobs(model, batch, cfg.bf16)
+                    logp = sequence_logprobs(model, batch["input_ids"], batch["attention_mask"], cfg.bf16)
                     loss, stats = policy_loss(logp, logp_old, advantages, batch["loss_mask"], cfg.clip_low,
                                               cfg.clip_high, cfg.beta, logp_ref, cfg.norm)
                     opt.zero_grad(set_to_none=True)
