@@ -58,3 +58,48 @@ def test_curriculum_moves_up():
     cfg = GRPOConfig()
     assert cfg.levels_at(0) == (2, 3, 4) and cfg.levels_at(60) == (3, 4, 5) and cfg.levels_at(500) == (4, 5)
     assert replace(cfg, curriculum=((0, (5,)),)).levels_at(3) == (5,)
+
+
+def test_rewards_see_the_answer_without_the_end_of_turn_token(tokenizer):
+    """The engine's token ids end with <|end|>; the verifier must judge the answer before it."""
+    import random
+    from types import SimpleNamespace
+
+    from ponder.tasks import get_task
+
+    problem = get_task("countdown").sample_split(random.Random(3), 2, "train")
+    right = f"<think>check {problem.answer}</think>{problem.answer}"
+    wrong = f"<think>try</think>{problem.answer}+1"
+    completions = [SimpleNamespace(token_ids=tokenizer.encode(t, add_special_tokens=False)
+                                   + [tokenizer.eos_token_id, tokenizer.pad_token_id], thinking_tokens=3)
+                   for t in (right, wrong)]
+    cfg = GRPOConfig(group=2, max_thinking=64)
+    rewards, parts = grpo._rewards(cfg, [problem], completions, tokenizer)
+    assert parts["accuracy"] == 0.5 and rewards[0, 0] > rewards[0, 1] + 0.9
+
+
+def test_chunks_group_rows_by_length_within_the_token_limit():
+    chunks = grpo._chunks([10, 300, 12, 290, 11], max_tokens=600)
+    assert chunks == [[0, 4, 2], [3, 1]]
+    assert grpo._chunks([700], max_tokens=600) == [[0]]  # a row longer than the limit still goes alone
+
+
+@pytest.mark.parametrize("norm", ["token", "sequence"])
+def test_micro_batches_give_the_gradient_of_the_whole_batch(tiny_checkpoint, norm):
+    from ponder.engine import GenerationParams, generate
+    from ponder.model.checkpoint import load_checkpoint
+    from ponder.train.data import prompt_ids
+
+    model, tok, _, _ = load_checkpoint(tiny_checkpoint)
+    prompts = [prompt_ids(tok, q) for q in ("What is 2 + 3?", "What is 41 + 7?", "What is 5 * 6?")]
+    params = [GenerationParams(max_thinking=n, answer_budget=3, temperature=1.0, seed=n) for n in (2, 9, 5)]
+    completions = generate(model, tok, prompts, params)
+    advantages = torch.tensor([1.0, -0.5, -0.5])
+    grads = []
+    for limit in (10_000, 1):  # one pass; one row per pass
+        m, _, _, _ = load_checkpoint(tiny_checkpoint)
+        cfg = GRPOConfig(bf16=False, micro_batch_tokens=limit, norm=norm)
+        opt = torch.optim.SGD(m.parameters(), lr=0.0)  # keep the weights: compare the gradients
+        grpo._update(cfg, m, None, opt, prompts, completions, advantages, tok.pad_token_id)
+        grads.append([p.grad.clone() for p in m.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*grads, strict=True))

@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "default off, as Dr. GRPO)")
     grpo.add_argument("--max-thinking", type=_count, default=g.max_thinking,
                       help=f"thinking budget while sampling (default {g.max_thinking})")
+    grpo.add_argument("--tasks", type=_names, default=g.tasks,
+                      help=f"task families to train on, comma-separated (default {','.join(g.tasks)})")
+    grpo.add_argument("--curriculum", type=_curriculum, default=g.curriculum,
+                      help="levels by step: 'STEP:LEVELS;STEP:LEVELS', e.g. '0:3,4;40:4,5', or just '4,5' "
+                           f"(default {_curriculum_text(g.curriculum)})")
+    grpo.add_argument("--temperature", type=_temperature, default=g.temperature,
+                      help=f"sampling temperature of the G samples (default {g.temperature})")
     grpo.add_argument("--seed", type=int, default=g.seed, help=f"seed (default {g.seed})")
     grpo.add_argument("--eval-every", type=_positive_int, default=g.eval_every,
                       help=f"steps between held-out checks, 0 for none (default {g.eval_every})")
@@ -192,6 +199,31 @@ def _generation_flags(p: argparse.ArgumentParser, default_model: str) -> None:
     p.add_argument("--temperature", type=_temperature, default=0.0, help="sampling temperature; 0 is greedy (default)")
     p.add_argument("--seed", type=int, default=None, help="seed for sampling, for repeatable runs")
     p.add_argument("--show-thinking", action="store_true", help="print the whole thinking")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one name")
+    return names
+
+
+def _curriculum(text: str) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    stages = []
+    for part in text.split(";"):
+        start, _, levels = part.rpartition(":")
+        try:
+            stage = (int(start) if start.strip() else 0, tuple(int(x) for x in levels.split(",")))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad stage {part!r}: expected STEP:LEVELS such as 40:4,5") from None
+        stages.append(stage)
+    if stages[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(stages, stages[1:], strict=False)):
+        raise argparse.ArgumentTypeError("stages start at step 0 and their steps increase")
+    return tuple(stages)
+
+
+def _curriculum_text(stages: tuple[tuple[int, tuple[int, ...]], ...]) -> str:
+    return ";".join(f"{start}:{','.join(map(str, levels))}" for start, levels in stages)
 
 
 def _temperature(text: str) -> float:
@@ -306,7 +338,8 @@ def _train(args: argparse.Namespace) -> int:
 
         cfg = GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
                          updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
-                         max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every)
+                         max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
+                         tasks=args.tasks, curriculum=args.curriculum, temperature=args.temperature)
         print(run_grpo(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr)))
         return 0
     from ponder.train.sft import SFTConfig, run_sft

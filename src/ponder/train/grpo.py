@@ -26,7 +26,13 @@ from ponder.tasks import Problem, get_task
 from ponder.train.curves import plot_grpo
 from ponder.train.data import prompt_ids
 from ponder.train.evaluate import held_out_accuracy
-from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss, sequence_logprobs
+from ponder.train.grpo_loss import (
+    LossStats,
+    group_advantages,
+    informative_groups,
+    policy_loss,
+    sequence_logprobs,
+)
 from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
 
 STATE_FILE = "grpo_state.pt"
@@ -55,11 +61,15 @@ class GRPOConfig:
     format_weight: float = 0.1
     process_weight: float = 0.1
     overlong_buffer: int = 64  # soft penalty over the last this many tokens of the thinking budget
+    # DAPO's overlong penalty reaches -1; at full weight a long failing search would score below a short wrong
+    # guess, which teaches the model to claim the target early (the failure ponder's traces are built against)
+    overlong_weight: float = 0.2
     seed: int = 0
     save_every: int = 10
     eval_every: int = 50
     eval_n: int = 8
     bf16: bool = True
+    micro_batch_tokens: int = 16384  # padded tokens per forward/backward pass (memory bound, same result)
 
     def __post_init__(self) -> None:
         if self.group < 2:
@@ -93,19 +103,39 @@ def _problems(cfg: GRPOConfig, step: int) -> list[Problem]:
             for _ in range(cfg.prompts)]
 
 
+def completion_text(tokenizer, ids: list[int]) -> str:
+    """The completion as the reward functions see it: `<think>…</think>answer`, without end-of-turn or padding
+    (an `<|end|>` left in would make every answer fail the verifier)."""
+    drop = {tokenizer.eos_token_id, tokenizer.pad_token_id}
+    return tokenizer.decode([t for t in ids if t not in drop], skip_special_tokens=False)
+
+
 def _rewards(cfg: GRPOConfig, problems: list[Problem], completions, tokenizer) -> tuple[torch.Tensor, dict]:
-    texts = [tokenizer.decode(c.token_ids, skip_special_tokens=False) for c in completions]
+    texts = [completion_text(tokenizer, c.token_ids) for c in completions]
     columns = {"problem": [p for p in problems for _ in range(cfg.group)]}
     outcome = outcome_parts([], texts, **columns)
     fmt = format_reward([], texts, **columns)
     process = process_reward([], texts, **columns)
     overlong = overlong_penalty([c.thinking_tokens for c in completions], cfg.max_thinking,
                                 min(cfg.overlong_buffer, cfg.max_thinking))
-    total = [o["reward"] + cfg.format_weight * f + cfg.process_weight * p + ov
+    total = [o["reward"] + cfg.format_weight * f + cfg.process_weight * p + cfg.overlong_weight * ov
              for o, f, p, ov in zip(outcome, fmt, process, overlong, strict=True)]
     parts = {"accuracy": sum(o["correct"] for o in outcome) / len(outcome), "format": sum(fmt) / len(fmt),
              "process": sum(process) / len(process), "overlong": sum(overlong) / len(overlong)}
     return torch.tensor(total).view(len(problems), cfg.group), parts
+
+
+def _chunks(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Row indices grouped by length into micro-batches of at most max_tokens padded tokens each (one row at
+    least), so that short completions are not padded to the longest one of the whole step."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    chunks: list[list[int]] = []
+    for i in order:
+        if chunks and lengths[i] * (len(chunks[-1]) + 1) <= max_tokens:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
 
 
 def _batch(prompts: list[list[int]], completions, pad_id: int) -> dict[str, torch.Tensor]:
@@ -168,20 +198,8 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
             stats = None
             if rows:
                 model.train()
-                batch = _batch([prompts[i] for i in rows], [completions[i] for i in rows], tokenizer.pad_token_id)
-                advantages = adv.view(-1)[rows]
-                with torch.no_grad():
-                    logp_old = sequence_logprobs(model, batch["input_ids"], batch["attention_mask"], cfg.bf16)
-                    logp_ref = sequence_logprobs(reference, batch["input_ids"], batch["attention_mask"],
-                                                 cfg.bf16) if reference is not None else None
-                for _ in range(cfg.updates):
-                    logp = sequence_logprobs(model, batch["input_ids"], batch["attention_mask"], cfg.bf16)
-                    loss, stats = policy_loss(logp, logp_old, advantages, batch["loss_mask"], cfg.clip_low,
-                                              cfg.clip_high, cfg.beta, logp_ref, cfg.norm)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    opt.step()
+                stats = _update(cfg, model, reference, opt, [prompts[i] for i in rows],
+                                [completions[i] for i in rows], adv.view(-1)[rows], tokenizer.pad_token_id)
             step += 1
             seconds = time.perf_counter() - t0
             tokens = sum(len(c.token_ids) for c in completions)
@@ -209,6 +227,41 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
     metrics.close()
     plot_grpo(history, out / "curves.png", f"GRPO from {cfg.init}")
     return save_checkpoint(model, tokenizer, _meta(cfg, meta, history), out / "final")
+
+
+def _update(cfg: GRPOConfig, model, reference, opt, prompts: list[list[int]], completions,
+            advantages: torch.Tensor, pad_id: int) -> LossStats:
+    """`cfg.updates` optimiser steps on one batch of samples, accumulating gradients over length-sorted
+    micro-batches. Each micro-batch's loss is weighted by its share of the batch's tokens (or rows, for sequence
+    normalisation), so the sum is exactly the loss of the whole batch at once."""
+    lengths = [len(p) + len(c.token_ids) for p, c in zip(prompts, completions, strict=True)]
+    chunks = [(idx, _batch([prompts[i] for i in idx], [completions[i] for i in idx], pad_id))
+              for idx in _chunks(lengths, cfg.micro_batch_tokens)]
+    total = sum(float(b["loss_mask"].sum()) for _, b in chunks) if cfg.norm == "token" else len(prompts)
+
+    def logprobs(m, batch):
+        return sequence_logprobs(m, batch["input_ids"], batch["attention_mask"], cfg.bf16)
+
+    with torch.no_grad():
+        # with one update the sampling policy is the current one: its log-probabilities are logp.detach()
+        old = [logprobs(model, b) for _, b in chunks] if cfg.updates > 1 else None
+        ref = [logprobs(reference, b) for _, b in chunks] if reference is not None else None
+    stats = LossStats(0.0, 0.0, 0.0)
+    for _ in range(cfg.updates):
+        opt.zero_grad(set_to_none=True)
+        sums = [0.0, 0.0, 0.0]
+        for k, (idx, batch) in enumerate(chunks):
+            logp = logprobs(model, batch)
+            loss, part = policy_loss(logp, logp.detach() if old is None else old[k], advantages[idx],
+                                     batch["loss_mask"], cfg.clip_low, cfg.clip_high, cfg.beta,
+                                     None if ref is None else ref[k], cfg.norm)
+            weight = (float(batch["loss_mask"].sum()) if cfg.norm == "token" else len(idx)) / total
+            (loss * weight).backward()
+            sums = [sums[0] + part.loss * weight, sums[1] + part.kl * weight, sums[2] + part.clip_fraction * weight]
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        stats = LossStats(*sums)
+    return stats
 
 
 def _meta(cfg: GRPOConfig, parent_meta: PonderMeta, history: list) -> PonderMeta:
