@@ -74,10 +74,15 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
     for byte in range(256):
         vocab.setdefault(f"<0x{byte:02X}>", len(vocab))
     spec["model"]["byte_fallback"] = True
+    # <think> and </think> stay single tokens but are not "special" (as in Qwen3): text decoded with
+    # skip_special_tokens=True, which is what TRL's GRPOTrainer hands to reward functions, keeps them.
+    for added in spec["added_tokens"]:
+        if added["content"] in (THINK, END_THINK):
+            added["special"] = False
     tok = Tokenizer.from_str(json.dumps(spec))
     tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
-        additional_special_tokens=[USER, ASSISTANT, SYSTEM, THINK, END_THINK],
+        additional_special_tokens=[USER, ASSISTANT, SYSTEM],
         chat_template=CHAT_TEMPLATE, clean_up_tokenization_spaces=False, model_max_length=4096,
     )
