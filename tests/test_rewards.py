@@ -24,6 +24,10 @@ AR = Problem("arithmetic", 1, "What is 2 + 3?", "5", {"a": 2, "b": 3, "op": "+"}
     (AR, "<think>2+3+0=5</think>5", 1.0, 1.0),
     (AR, [{"role": "assistant", "content": "<think></think>5"}], 1.0, 1.0),
     (AR, "<think></think>6", 0.0, 1.0),
+    # TRL: the prompt opened the thinking block (enable_thinking=True), the completion starts inside it
+    (CD, "try 13-5=8 left 3 8\ntry 8*3=24 vs 24 yes</think>(13-5)*3", 1.0, 1.0),
+    (AR, [{"role": "assistant", "content": "2+3+0=5</think>5"}], 1.0, 1.0),
+    (CD, "try 13-5=8 left 3 8\ntry 8*3=24 vs", 0.0, 0.0),  # cut by the length limit mid-thought
 ])
 def test_outcome_and_format(problem, completion, outcome, fmt):
     assert outcome_reward(["p"], [completion], problem=[problem.to_json()]) == [outcome]

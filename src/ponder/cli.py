@@ -183,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     grpo.add_argument("--seed", type=int, default=g.seed, help=f"seed (default {g.seed})")
     grpo.add_argument("--eval-every", type=_positive_int, default=g.eval_every,
                       help=f"steps between held-out checks, 0 for none (default {g.eval_every})")
+    grpo.add_argument("--engine", choices=("ponder", "trl"), default="ponder",
+                      help="ponder: the built-in loop, sampling with ponder's engine (budget forcing, forced tokens "
+                           "masked), what the shipped model was trained with; trl: TRL's GRPOTrainer with the same "
+                           "rewards, to scale out with accelerate/DeepSpeed and vLLM (needs the [trl] extra; "
+                           "default ponder)")
+    grpo.add_argument("--vllm", action="store_true",
+                      help="with --engine trl: generate with vLLM (the [vllm] extra, a GPU)")
     grpo.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     return parser
 
@@ -261,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "train":
             return _train(args)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:  # ImportError: an optional extra is missing
         print(f"ponder: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -340,7 +347,15 @@ def _train(args: argparse.Namespace) -> int:
                          updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
                          max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
                          tasks=args.tasks, curriculum=args.curriculum, temperature=args.temperature)
-        print(run_grpo(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr)))
+        log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+        if args.engine == "trl":
+            from ponder.train.trl_grpo import run_trl_grpo
+
+            print(run_trl_grpo(cfg, resume=args.resume, use_vllm=args.vllm, log=log))
+        elif args.vllm:
+            raise ValueError("--vllm needs --engine trl (ponder's own loop samples with its own engine)")
+        else:
+            print(run_grpo(cfg, resume=args.resume, log=log))
         return 0
     from ponder.train.sft import SFTConfig, run_sft
 

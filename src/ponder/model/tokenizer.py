@@ -31,7 +31,9 @@ WORDS = [
 ]
 
 # Assistant turns in the history keep only their answer (the thinking is not shown again), as DeepSeek-R1 and
-# Qwen3 do; `enable_thinking=False` pre-fills an empty thinking block (Qwen3's switch).
+# Qwen3 do; `enable_thinking=False` pre-fills an empty thinking block (Qwen3's switch), `enable_thinking=True`
+# opens the thinking block in the prompt (DeepSeek-R1's forced `<think>`): generators that do not force tokens
+# themselves (TRL, vLLM, transformers' generate) then get thinking. Left undefined, ponder's engine forces `<think>`.
 CHAT_TEMPLATE = (
     "{{- bos_token -}}"
     "{%- for message in messages -%}"
@@ -45,7 +47,8 @@ CHAT_TEMPLATE = (
     "{%- endif -%}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}{{- '<|assistant|>' -}}"
-    "{%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think></think>' -}}{%- endif -%}"
+    "{%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think></think>' -}}"
+    "{%- elif enable_thinking is defined and enable_thinking -%}{{- '<think>' -}}{%- endif -%}"
     "{%- endif -%}"
 )
 

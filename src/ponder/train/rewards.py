@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ponder.engine.parse import ReasoningParser
+from ponder.engine.parse import DeepSeekR1Parser
 from ponder.tasks import Problem, get_task
 
 _WELL_FORMED = re.compile(r"^\s*(?:<think>)?(?!.*<think>)(.*?)</think>(?!.*</think>)(.+)$", re.S)
@@ -21,6 +21,16 @@ def _text(completion: Any) -> str:
     if isinstance(completion, list):  # TRL conversational format
         return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant")
     return str(completion)
+
+
+def _parse(completion: Any) -> tuple[str, str]:
+    """(thinking, answer). Completions from ponder's engine start with `<think>`; TRL's start inside the thinking
+    block the prompt opened (`enable_thinking=True`): DeepSeek-R1's parser reads both, and a thought never closed
+    has no answer. A text with no tags at all is all answer (a model asked not to think)."""
+    text = _text(completion)
+    if "<think>" not in text and "</think>" not in text:
+        return "", text.strip()
+    return DeepSeekR1Parser.parse(text)
 
 
 def _problems(columns: dict, n: int) -> list[Problem]:
@@ -33,7 +43,7 @@ def _problems(columns: dict, n: int) -> list[Problem]:
 def outcome_parts(prompts: list, completions: list, **columns) -> list[dict]:
     out = []
     for problem, completion in zip(_problems(columns, len(completions)), completions, strict=True):
-        _, answer = ReasoningParser.parse(_text(completion))
+        _, answer = _parse(completion)
         verdict = get_task(problem.task).verify(problem, answer)
         out.append({"reward": verdict.score, "correct": verdict.correct, "reason": verdict.reason})
     return out
@@ -61,7 +71,7 @@ def format_reward(prompts: list, completions: list, **columns) -> list[float]:
 def process_parts(prompts: list, completions: list, **columns) -> list[dict]:
     out = []
     for problem, completion in zip(_problems(columns, len(completions)), completions, strict=True):
-        thinking, _ = ReasoningParser.parse(_text(completion))
+        thinking, _ = _parse(completion)
         steps = get_task(problem.task).check_steps(problem, thinking)
         share = sum(steps) / len(steps) if steps else 0.0
         out.append({"reward": share, "steps": len(steps), "correct_steps": sum(steps)})
