@@ -123,3 +123,44 @@ def test_a_cancelled_row_stops_and_the_others_go_on(tiny_model):
     out = generate(model, tok, _prompts(tok), params, cancelled=cancelled)
     assert out[1].finish_reason == "cancelled" and len(out[1].token_ids) < len(out[0].token_ids)
     assert out[0].token_ids == generate(model, tok, _prompts(tok, 1), params)[0].token_ids
+
+
+def test_rows_that_join_a_running_batch_decode_as_they_would_alone(tiny_model, monkeypatch):
+    """Continuous batching: a prompt longer and one shorter than the running batch's cache join mid-generation
+    (the cache is left-padded on one side or the other), and rows that leave first get their columns trimmed."""
+    import importlib
+
+    from ponder.engine import Decoder
+
+    engine = importlib.import_module("ponder.engine.generate")  # the module; the package's `generate` is the function
+    trimmed = []
+    trim = engine._trim_unused_columns
+
+    def counting_trim(cache, attn):
+        out = trim(cache, attn)
+        trimmed.append(attn.shape[1] - out.shape[1])
+        return out
+
+    monkeypatch.setattr(engine, "_trim_unused_columns", counting_trim)
+    model, tok, _ = tiny_model
+    prompts = _prompts(tok)
+    long_prompt = tok.apply_chat_template([{"role": "user", "content": "What is 123 * 456 + 789 - 1011?" * 3}],
+                                          add_generation_prompt=True, tokenize=True, return_dict=False)
+    settings = [GenerationParams(max_thinking=6, answer_budget=2), GenerationParams(max_thinking=14, answer_budget=3),
+                GenerationParams(max_thinking=9, answer_budget=3, temperature=1.0, seed=4),
+                GenerationParams(max_thinking=12, answer_budget=2)]
+    joining = [prompts[0], prompts[1], list(long_prompt), prompts[2]]
+    alone = [generate(model, tok, [p], [s])[0].token_ids for p, s in zip(joining, settings, strict=True)]
+    decoder, done = Decoder(model, tok), {}
+    decoder.add(joining[:2], settings[:2])
+    for _ in range(3):
+        done.update(decoder.step())
+    decoder.add([joining[2]], [settings[2]])  # longer than the cache so far: the running rows are padded
+    for _ in range(10):
+        done.update(decoder.step())
+    assert 0 in done  # the first row has left; its columns are trimmed
+    decoder.add([joining[3]], [settings[3]])  # shorter: the new row is padded
+    while len(decoder):
+        done.update(decoder.step())
+    assert [done[i].token_ids for i in range(4)] == alone
+    assert max(trimmed) > 0  # when the long row left, the columns only it used were dropped

@@ -114,6 +114,35 @@ def test_concurrent_requests_share_batches(server):
     assert len(results) == 8 and app.state.batcher.batches - before <= 3
 
 
+def test_a_request_joins_a_batch_that_is_already_decoding(server, client):
+    """Continuous batching: a short request sent while a long one decodes starts at once, finishes first, and
+    gets the answer it gets alone."""
+    app = server[1]
+    alone = client.chat.completions.create(model="tiny", messages=Q, extra_body={"thinking_budget": 6})
+    joined_before = app.state.batcher.joined_running
+    long_body = {"model": "tiny", "messages": Q, "max_completion_tokens": 1500, "thinking_budget": 1400,
+                 "min_thinking_tokens": 1400}
+    finished = []
+
+    def long_request():
+        httpx.post(server[0] + "/v1/chat/completions", json=long_body, headers={"Authorization": "Bearer sekret"},
+                   timeout=120)
+        finished.append("long")
+
+    thread = threading.Thread(target=long_request)
+    thread.start()
+    for _ in range(200):  # wait until the long request is decoding
+        if httpx.get(server[0] + "/health").json()["running"] > 0:
+            break
+        time.sleep(0.01)
+    short = client.chat.completions.create(model="tiny", messages=Q, extra_body={"thinking_budget": 6})
+    finished.append("short")
+    thread.join()
+    assert finished == ["short", "long"] and app.state.batcher.joined_running > joined_before
+    assert short.choices[0].message.content == alone.choices[0].message.content
+    assert short.usage.completion_tokens == alone.usage.completion_tokens
+
+
 def test_n_and_stop(client):
     out = client.chat.completions.create(model="tiny", messages=Q, n=3, temperature=1.0, seed=1,
                                          extra_body={"thinking_budget": 4})

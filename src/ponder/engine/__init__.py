@@ -1,5 +1,5 @@
 """Batched generation over token ids with thinking budgets, forced tokens and their mask."""
 
-from ponder.engine.generate import Completion, GenerationParams, generate
+from ponder.engine.generate import Completion, Decoder, GenerationParams, generate
 
-__all__ = ["Completion", "GenerationParams", "generate"]
+__all__ = ["Completion", "Decoder", "GenerationParams", "generate"]

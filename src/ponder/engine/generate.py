@@ -6,7 +6,8 @@ Each row runs a small state machine: thinking (after a forced `<think>`), then a
 `</think>` below the minimum) go through a per-row queue and carry mask 0, so that training never learns from them
 (as nanochat's engine returns to its RL loop).
 Rows may each have their own settings and seed (a seeded row samples the same tokens whatever batch it is in).
-Not covered here: continuous batching across calls (rows join only at the start of a call).
+`Decoder` is the running batch (rows join and leave between steps: continuous batching, as the server uses it);
+`generate` runs one set of prompts through it to the end.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Completion:
     thinking_tokens: int
     answer_tokens: int
     finish_reason: str  # "stop", "length" or "thinking_budget" (or "cancelled")
-    seconds: float
+    seconds: float  # from joining the batch to finishing
 
 
 @dataclass
@@ -151,75 +152,179 @@ def _choose(row: _Row, sampled: int | None, v: _Vocab, p: GenerationParams) -> t
     return sampled, False
 
 
-@torch.inference_mode()
+class Decoder:
+    """A running batch that rows join and leave between steps: continuous batching.
+
+    `add` prefills new prompts (together, left-padded) and merges their KV cache into the running batch, padding
+    whichever side is shorter on the left, so a request that arrives mid-generation starts at the next step instead
+    of waiting for the whole batch to end. `step` appends one token to every active row and returns the rows that
+    finished; finished rows leave the batch (their cache rows are dropped), and cache columns that no remaining row
+    attends to are trimmed. Row ids count up from 0 over the decoder's life.
+    `on_token(row, token_id, forced)` is called for every token as it is appended, for streaming;
+    `cancelled(row)` is polled every step, and a cancelled row stops (finish reason "cancelled")."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer,
+                 on_token: Callable[[int, int, bool], None] | None = None,
+                 cancelled: Callable[[int], bool] | None = None):
+        self.model, self.tokenizer = model, tokenizer
+        self.on_token, self.cancelled = on_token, cancelled
+        self._cache_arg = _cache_argument(model)
+        self.cache: DynamicCache | None = None
+        self.attn = torch.zeros((0, 0), dtype=torch.long)  # (b, T) for the active rows
+        self.next_pos = torch.zeros((0, 1), dtype=torch.long)  # (b, 1)
+        self.logits: torch.Tensor | None = None  # (b, V): next-token logits of the active rows
+        self.active: list[int] = []  # batch position -> row id
+        self.rows: dict[int, tuple[_Row, GenerationParams, _Vocab, torch.Generator | None, float]] = {}
+        self._next_id = 0
+
+    def __len__(self) -> int:
+        return len(self.active)
+
+    @torch.inference_mode()
+    def add(self, prompts: list[list[int]], params: list[GenerationParams]) -> list[int]:
+        """Join the batch; returns the new rows' ids. Prompts are token ids ending where the assistant turn begins."""
+        if len(params) != len(prompts):
+            raise ValueError(f"{len(params)} settings for {len(prompts)} prompts")
+        if not prompts:
+            return []
+        vocabs = {id(p): _Vocab(self.tokenizer, p) for p in params}
+        pad = vocabs[id(params[0])].pad
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), pad, dtype=torch.long)  # (n, P)
+        attn = torch.zeros((len(prompts), width), dtype=torch.long)  # (n, P)
+        for i, p in enumerate(prompts):
+            ids[i, width - len(p):] = torch.tensor(p)
+            attn[i, width - len(p):] = 1
+        positions = (attn.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        out = self.model(input_ids=ids, attention_mask=attn, position_ids=positions, use_cache=True,
+                         **{self._cache_arg: cache})
+        logits = out.logits[:, -1]
+        if self.cache is None or not self.active:
+            self.cache, self.attn, self.logits = cache, attn, logits
+            self.next_pos = positions[:, -1:] + 1
+        else:
+            self.attn = _merge_caches(self.cache, self.attn, cache, attn)
+            self.logits = torch.cat([self.logits, logits])
+            self.next_pos = torch.cat([self.next_pos, positions[:, -1:] + 1])
+        now = time.perf_counter()
+        new_ids = []
+        for p in params:
+            v = vocabs[id(p)]
+            row = _Row(queue=[v.think] + ([v.end_think] if p.max_thinking == 0 else []))
+            gen = torch.Generator().manual_seed(p.seed) if p.seed is not None else None
+            self.rows[self._next_id] = (row, p, v, gen, now)
+            self.active.append(self._next_id)
+            new_ids.append(self._next_id)
+            self._next_id += 1
+        return new_ids
+
+    @torch.inference_mode()
+    def step(self) -> list[tuple[int, Completion]]:
+        """One token for every active row; returns (row id, Completion) for the rows that finished."""
+        if not self.active:
+            return []
+        tokens = []
+        for b, rid in enumerate(self.active):
+            row, p, v, gen, _ = self.rows[rid]
+            if self.cancelled is not None and self.cancelled(rid):
+                row.phase, row.finish = "done", "cancelled"
+                tokens.append(v.pad)
+                continue
+            token, forced = _choose(row, None if row.queue else _sample(self.logits[b], p, gen), v, p)
+            _step(row, token, forced, v, p)
+            if len(row.ids) >= p.max_new_tokens and row.phase != "done":
+                row.phase, row.finish = "done", "length"
+            tokens.append(token)
+            if self.on_token is not None:
+                self.on_token(rid, token, forced)
+        finished = []
+        keep = []
+        for b, rid in enumerate(self.active):
+            row, p, v, _, started = self.rows[rid]
+            if row.phase == "done":
+                finished.append((rid, _finish(row, self.tokenizer, v, time.perf_counter() - started)))
+                del self.rows[rid]
+            else:
+                keep.append(b)
+        if len(keep) < len(self.active):
+            index = torch.tensor(keep, dtype=torch.long)
+            self.cache.batch_select_indices(index)
+            self.attn, self.next_pos = self.attn[index], self.next_pos[index]
+            tokens = [tokens[b] for b in keep]
+            self.active = [self.active[b] for b in keep]
+            if not self.active:
+                self.cache, self.logits = None, None
+                self.attn = torch.zeros((0, 0), dtype=torch.long)
+                return finished
+            self.attn = _trim_unused_columns(self.cache, self.attn)
+        self.attn = torch.cat([self.attn, torch.ones((len(self.active), 1), dtype=torch.long)], dim=-1)
+        out = self.model(input_ids=torch.tensor(tokens).unsqueeze(-1), attention_mask=self.attn,
+                         position_ids=self.next_pos, use_cache=True, **{self._cache_arg: self.cache})
+        self.logits = out.logits[:, -1]
+        self.next_pos = self.next_pos + 1
+        return finished
+
+
 def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]],
              params: GenerationParams | list[GenerationParams],
              on_token: Callable[[int, int, bool], None] | None = None,
              cancelled: Callable[[int], bool] | None = None) -> list[Completion]:
-    """Complete each prompt (token ids ending where the assistant turn begins) in one left-padded batch.
+    """Complete each prompt (token ids ending where the assistant turn begins) in one batch.
 
     `params` is one setting for all rows or one per row (so requests with different budgets share a batch).
-    `on_token(row, token_id, forced)` is called for every token as it is appended, for streaming;
-    `cancelled(row)` is polled every step, and a cancelled row stops (finish reason "cancelled").
-    Finished rows leave the batch (their KV cache rows are dropped), so the batch shrinks as rows end."""
+    `on_token(row, token_id, forced)` and `cancelled(row)` take the prompt's index (see Decoder).
+    Finished rows leave the batch, so the batch shrinks as rows end."""
     if not prompts:
         return []
     per_row = params if isinstance(params, list) else [params] * len(prompts)
     if len(per_row) != len(prompts):
         raise ValueError(f"{len(per_row)} settings for {len(prompts)} prompts")
-    start = time.perf_counter()
-    vocabs = {id(p): _Vocab(tokenizer, p) for p in per_row}
-    gens = [torch.Generator().manual_seed(p.seed) if p.seed is not None else None for p in per_row]
-    rows = [_Row() for _ in prompts]
-    for row, p in zip(rows, per_row, strict=True):
-        v = vocabs[id(p)]
-        row.queue = [v.think] + ([v.end_think] if p.max_thinking == 0 else [])
-    pad = vocabs[id(per_row[0])].pad
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad, dtype=torch.long)  # (B, T)
-    attn = torch.zeros((len(prompts), width), dtype=torch.long)  # (B, T)
-    for i, p in enumerate(prompts):
-        ids[i, width - len(p):] = torch.tensor(p)
-        attn[i, width - len(p):] = 1
-    positions = (attn.cumsum(-1) - 1).clamp(min=0)
-    cache = {_cache_argument(model): DynamicCache()}
-    out = model(input_ids=ids, attention_mask=attn, position_ids=positions, use_cache=True, **cache)
-    logits = out.logits[:, -1]  # (b, V) for the active rows
-    next_pos = positions[:, -1:] + 1  # (b, 1)
-    active = list(range(len(rows)))  # batch position -> row index
-    limit = max(p.max_new_tokens for p in per_row)
-    for _ in range(limit):
-        tokens = []
-        for b, i in enumerate(active):
-            row, p = rows[i], per_row[i]
-            v = vocabs[id(p)]
-            if cancelled is not None and cancelled(i):
-                row.phase, row.finish = "done", "cancelled"
-                tokens.append(v.pad)
-                continue
-            token, forced = _choose(row, None if row.queue else _sample(logits[b], p, gens[i]), v, p)
-            _step(row, token, forced, v, p)
-            if len(row.ids) >= p.max_new_tokens and row.phase != "done":
-                row.phase, row.finish = "done", "length"
-            tokens.append(token)
-            if on_token is not None:
-                on_token(i, token, forced)
-        keep = [b for b, i in enumerate(active) if rows[i].phase != "done"]
-        if not keep:
-            break
-        if len(keep) < len(active):
-            index = torch.tensor(keep)
-            next(iter(cache.values())).batch_select_indices(index)
-            attn, next_pos = attn[index], next_pos[index]
-            tokens = [tokens[b] for b in keep]
-            active = [active[b] for b in keep]
-        attn = torch.cat([attn, torch.ones((len(active), 1), dtype=torch.long)], dim=-1)
-        out = model(input_ids=torch.tensor(tokens).unsqueeze(-1), attention_mask=attn, position_ids=next_pos,
-                    use_cache=True, **cache)
-        logits = out.logits[:, -1]
-        next_pos = next_pos + 1
-    seconds = time.perf_counter() - start
-    return [_finish(row, tokenizer, vocabs[id(p)], seconds) for row, p in zip(rows, per_row, strict=True)]
+    decoder = Decoder(model, tokenizer, on_token, cancelled)
+    decoder.add(prompts, per_row)  # a fresh decoder numbers the rows 0..n-1, as the prompts
+    done: dict[int, Completion] = {}
+    while len(decoder):
+        done.update(decoder.step())
+    return [done[i] for i in range(len(prompts))]
+
+
+def _layers(cache: DynamicCache) -> list:
+    """The cache's per-layer objects holding `keys` and `values` (B, H, T, D)."""
+    layers = getattr(cache, "layers", None)
+    if layers is None:
+        raise ValueError("continuous batching needs transformers >= 4.56 (a DynamicCache with per-layer keys)")
+    return layers
+
+
+def _merge_caches(cache: DynamicCache, attn: torch.Tensor, new: DynamicCache, new_attn: torch.Tensor
+                  ) -> torch.Tensor:
+    """Append the rows of `new` to `cache` in place, left-padding the shorter of the two so the columns line up
+    (padded columns are masked out); returns the merged attention mask (b + n, T)."""
+    width = max(attn.shape[1], new_attn.shape[1])
+
+    def left_pad(t: torch.Tensor, to: int) -> torch.Tensor:  # (B, H, T, D) or (B, T), padded on T
+        extra = to - t.shape[-2 if t.ndim == 4 else -1]
+        if extra == 0:
+            return t
+        shape = list(t.shape)
+        shape[-2 if t.ndim == 4 else -1] = extra
+        return torch.cat([t.new_zeros(shape), t], dim=-2 if t.ndim == 4 else -1)
+
+    for layer, add in zip(_layers(cache), _layers(new), strict=True):
+        layer.keys = torch.cat([left_pad(layer.keys, width), left_pad(add.keys, width)])
+        layer.values = torch.cat([left_pad(layer.values, width), left_pad(add.values, width)])
+    return torch.cat([left_pad(attn, width), left_pad(new_attn, width)])
+
+
+def _trim_unused_columns(cache: DynamicCache, attn: torch.Tensor) -> torch.Tensor:
+    """Drop leading cache columns that no row attends to (left padding of rows that have left the batch)."""
+    used = attn.any(dim=0).nonzero()
+    first = int(used[0]) if len(used) else 0
+    if first == 0:
+        return attn
+    for layer in _layers(cache):
+        layer.keys, layer.values = layer.keys[..., first:, :], layer.values[..., first:, :]
+    return attn[:, first:]
 
 
 def _cache_argument(model) -> str:

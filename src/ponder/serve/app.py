@@ -73,7 +73,8 @@ def create_app(model: str, api_key: str | None = None, max_batch: int = 32, serv
 
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok", "model": name, "batches": batcher.batches}
+        return {"status": "ok", "model": name, "batches": batcher.batches, "running": len(batcher._decoder),
+                "joined_running": batcher.joined_running}
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict:
