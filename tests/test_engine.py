@@ -164,3 +164,14 @@ def test_rows_that_join_a_running_batch_decode_as_they_would_alone(tiny_model, m
         done.update(decoder.step())
     assert [done[i].token_ids for i in range(4)] == alone
     assert max(trimmed) > 0  # when the long row left, the columns only it used were dropped
+
+
+def test_a_capped_batch_refills_as_rows_finish_and_keeps_prompt_order(tiny_model):
+    model, tok, _ = tiny_model
+    settings = [GenerationParams(max_thinking=n, answer_budget=2) for n in (12, 2, 7, 4, 9)]
+    prompts = _prompts(tok) + _prompts(tok, 2)
+    full = generate(model, tok, prompts, settings)
+    capped = generate(model, tok, prompts, settings, max_batch=2)
+    assert [c.token_ids for c in capped] == [c.token_ids for c in full]
+    with pytest.raises(ValueError):
+        generate(model, tok, prompts, settings, max_batch=0)

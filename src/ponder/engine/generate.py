@@ -269,21 +269,29 @@ class Decoder:
 def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]],
              params: GenerationParams | list[GenerationParams],
              on_token: Callable[[int, int, bool], None] | None = None,
-             cancelled: Callable[[int], bool] | None = None) -> list[Completion]:
-    """Complete each prompt (token ids ending where the assistant turn begins) in one batch.
+             cancelled: Callable[[int], bool] | None = None, max_batch: int | None = None) -> list[Completion]:
+    """Complete each prompt (token ids ending where the assistant turn begins); returns them in prompt order.
 
     `params` is one setting for all rows or one per row (so requests with different budgets share a batch).
     `on_token(row, token_id, forced)` and `cancelled(row)` take the prompt's index (see Decoder).
-    Finished rows leave the batch, so the batch shrinks as rows end."""
+    At most `max_batch` rows decode at once (all of them when None); as rows finish, waiting prompts take their
+    places, so one long completion does not hold back the rest."""
     if not prompts:
         return []
     per_row = params if isinstance(params, list) else [params] * len(prompts)
     if len(per_row) != len(prompts):
         raise ValueError(f"{len(per_row)} settings for {len(prompts)} prompts")
+    if max_batch is not None and max_batch < 1:
+        raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+    limit = max_batch or len(prompts)
     decoder = Decoder(model, tokenizer, on_token, cancelled)
-    decoder.add(prompts, per_row)  # a fresh decoder numbers the rows 0..n-1, as the prompts
     done: dict[int, Completion] = {}
-    while len(decoder):
+    queued = 0  # a fresh decoder numbers rows in the order they are added: row id == prompt index
+    while queued < len(prompts) or len(decoder):
+        if queued < len(prompts) and len(decoder) < limit:
+            take = min(limit - len(decoder), len(prompts) - queued)
+            decoder.add(prompts[queued:queued + take], per_row[queued:queued + take])
+            queued += take
         done.update(decoder.step())
     return [done[i] for i in range(len(prompts))]
 

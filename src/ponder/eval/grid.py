@@ -50,8 +50,8 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
     for name in tasks:
         task = get_task(name)
         problems = {level: task.sample_many(seed, level, n) for level in levels}
-        # All levels of a task share batches (longer rows leave the batch early), so a sweep costs what its
-        # tokens cost; each cell's seconds are its share of the batch time by tokens generated.
+        # All levels of a task share one continuously refilled batch (a finished row's place goes to the next
+        # problem), so a sweep costs what its tokens cost; each cell's seconds are its share of the time by tokens.
         jobs = [(level, p) for level in levels for p in problems[level] for _ in range(samples)]
         prompts = [prompt_ids(tokenizer, p.prompt) for _, p in jobs]
         for label, budget in settings.items():
@@ -59,9 +59,7 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
                                     max_new_tokens=budget + answer_budget + 8)
             params = [replace(base, seed=seed * 100_003 + i) for i in range(len(prompts))]  # samples must differ
             start = time.perf_counter()
-            completions = []
-            for i in range(0, len(prompts), batch_size):
-                completions += generate(model, tokenizer, prompts[i:i + batch_size], params[i:i + batch_size])
+            completions = generate(model, tokenizer, prompts, params, max_batch=batch_size)
             seconds = time.perf_counter() - start
             total_tokens = max(1, sum(len(c.token_ids) for c in completions))
             for level in levels:
