@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ponder.model.checkpoint import SHIPPED_DIR, PonderMeta, load_checkpoint, save_checkpoint
+from ponder.model.tokenizer import build_tokenizer
 
 
 def main() -> int:
@@ -23,7 +24,8 @@ def main() -> int:
     parser.add_argument("source", help="checkpoint folder, e.g. runs/sft-tiny/final")
     parser.add_argument("name", help="shipped model name, e.g. ponder-tiny-sft")
     parser.add_argument("--efforts", required=True, help="low=N,medium=N,high=N (none is always 0)")
-    parser.add_argument("--eval", help="a results JSON of benchmarks/sft_accuracy.py to summarise in ponder.json")
+    parser.add_argument("--eval", help="a results JSON of benchmarks/sft_accuracy.py or benchmarks/grpo_gain.py to "
+                                       "summarise in ponder.json")
     args = parser.parse_args()
     model, tokenizer, meta, _ = load_checkpoint(args.source)
     efforts = {"none": 0}
@@ -36,8 +38,16 @@ def main() -> int:
     summary = meta.eval
     if args.eval:
         doc = json.loads(Path(args.eval).read_text())
+        rows = doc["results"]
+        if isinstance(rows, dict):  # grpo_gain.py: rows per model
+            rows = rows[args.name]
         summary = {"source": args.eval, "command": doc.get("command"), "n": doc.get("n"), "seed": doc.get("seed"),
-                   "accuracy": {f"{r['task']}:{r['level']}:{r['effort']}": r["accuracy"] for r in doc["results"]}}
+                   "accuracy": {f"{r['task']}:{r['level']}:{r['effort']}": r["accuracy"] for r in rows}}
+    fresh = build_tokenizer()
+    if fresh.get_vocab() == tokenizer.get_vocab():
+        # same ids: ship the current chat template and token flags (a run started before a fix to them keeps
+        # the old files in its checkpoints)
+        tokenizer = fresh
     shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=meta.recipe, parent=meta.parent,
                          eval=summary)
     folder = save_checkpoint(model.to(torch.bfloat16), tokenizer, shipped, SHIPPED_DIR / args.name)

@@ -1,0 +1,81 @@
+"""What RL added: greedy held-out accuracy of the RL model against its SFT parent, each at its own `high` effort
+(and, for reference, at the same fixed budget), per task and level; the issue's figure is the mean over levels 4-5
+of both tasks.
+
+Writes benchmarks/results/grpo_gain.json and .md. Reproduce the committed figures with:
+    python benchmarks/grpo_gain.py --n 100 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ponder.eval.grid import run_grid
+from ponder.model.checkpoint import load_checkpoint
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TASKS = ("arithmetic", "countdown")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="ponder-tiny", help="the RL model (default ponder-tiny)")
+    parser.add_argument("--parent", default=None, help="its SFT parent (default: the parent in its ponder.json)")
+    parser.add_argument("--n", type=int, default=100, help="problems per task and level (default 100)")
+    parser.add_argument("--seed", type=int, default=1, help="problem seed, test split (default 1)")
+    parser.add_argument("--out", default=str(RESULTS / "grpo_gain"), help="path stem of the result files")
+    args = parser.parse_args()
+    child = load_checkpoint(args.model)
+    parent_name = args.parent or child[2].parent
+    if not parent_name:
+        parser.error(f"{args.model} names no parent; pass --parent")
+    parent = load_checkpoint(parent_name)
+    results = {}
+    for name, (model, tok, meta, _) in ((parent_name, parent), (args.model, child)):
+        settings = {"high": meta.efforts["high"]}
+        print(f"{name}: high = {settings['high']} thinking tokens", file=sys.stderr, flush=True)
+        rows = run_grid(model, tok, TASKS, range(1, 6), settings, args.n, args.seed,
+                        answer_budget=meta.answer_budget,
+                        on_cell=lambda r, name=name: print(f"{name:16s} {r.task:10s} L{r.level} {r.accuracy:6.1%} "
+                                                           f"think {r.mean_thinking_tokens:5.0f}", file=sys.stderr,
+                                                           flush=True))
+        results[name] = [r.to_dict() for r in rows]
+
+    def hard(name: str) -> float:
+        cells = [r["accuracy"] for r in results[name] if r["level"] >= 4]
+        return sum(cells) / len(cells)
+
+    doc = {"model": args.model, "parent": parent_name, "n": args.n, "seed": args.seed,
+           "levels_4_5_mean": {name: round(hard(name), 4) for name in results},
+           "gain_points": round(100 * (hard(args.model) - hard(parent_name)), 1),
+           "command": "python benchmarks/grpo_gain.py " + " ".join(sys.argv[1:]), "results": results}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
+    out.with_suffix(".md").write_text(_markdown(doc) + "\n")
+    print(_markdown(doc))
+    return 0
+
+
+def _markdown(doc: dict) -> str:
+    names = list(doc["results"])
+    lines = [f"Greedy accuracy at effort `high` on {doc['n']} held-out problems per cell (seed {doc['seed']}); "
+             "mean thinking tokens in brackets.", "", f"Command: `{doc['command']}`", "",
+             "| task | level | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|---|" + "---|" * len(names)]
+    cells = {(n, r["task"], r["level"]): r for n in names for r in doc["results"][n]}
+    for task in TASKS:
+        for level in range(1, 6):
+            lines.append(f"| {task} | {level} | " + " | ".join(
+                f"{cells[(n, task, level)]['accuracy']:.0%} ({cells[(n, task, level)]['mean_thinking_tokens']:.0f})"
+                for n in names) + " |")
+    means = doc["levels_4_5_mean"]
+    lines += ["", "Mean over levels 4-5 of both tasks: " + ", ".join(f"`{n}` {means[n]:.1%}" for n in names)
+              + f"; gain {doc['gain_points']:+.1f} points."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
