@@ -33,6 +33,7 @@ from ponder.train.grpo_loss import (
     policy_loss,
     sequence_logprobs,
 )
+from ponder.train.metrics_log import open_metrics
 from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
 
 STATE_FILE = "grpo_state.pt"
@@ -69,7 +70,7 @@ class GRPOConfig:
     eval_every: int = 50
     eval_n: int = 8
     bf16: bool = True
-    micro_batch_tokens: int = 16384  # padded tokens per forward/backward pass (memory bound, same result)
+    micro_batch_tokens: int = 4096  # padded tokens per forward/backward pass: bounds memory, same gradient
 
     def __post_init__(self) -> None:
         if self.group < 2:
@@ -108,6 +109,12 @@ def completion_text(tokenizer, ids: list[int]) -> str:
     (an `<|end|>` left in would make every answer fail the verifier)."""
     drop = {tokenizer.eos_token_id, tokenizer.pad_token_id}
     return tokenizer.decode([t for t in ids if t not in drop], skip_special_tokens=False)
+
+
+def _resumable(config: dict) -> dict:
+    """The settings a resumed run must share with the run it continues (the micro-batch size only trades memory
+    for passes: the gradient is the same up to rounding)."""
+    return {k: v for k, v in config.items() if k != "micro_batch_tokens"}
 
 
 def _rewards(cfg: GRPOConfig, problems: list[Problem], completions, tokenizer) -> tuple[torch.Tensor, dict]:
@@ -161,7 +168,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
     if resume and (last / STATE_FILE).exists():
         model, tokenizer, meta, _ = load_checkpoint(last)
         state = torch.load(last / STATE_FILE, weights_only=False)
-        if state["config"] != asdict(cfg):
+        if _resumable(state["config"]) != _resumable(asdict(cfg)):
             raise ValueError(f"{last} was written with another config; resume with the same flags or a new --out")
     else:
         model, tokenizer, meta, _ = load_checkpoint(cfg.init)
@@ -176,7 +183,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
         step, history = state["step"], state["history"]
         log(f"resuming {cfg.out} at step {step}")
     out.mkdir(parents=True, exist_ok=True)
-    metrics = (out / "metrics.jsonl").open("a")
+    metrics = open_metrics(out / "metrics.jsonl", step)
     gen_params = GenerationParams(max_thinking=cfg.max_thinking, answer_budget=cfg.answer_budget,
                                   temperature=cfg.temperature,
                                   max_new_tokens=cfg.max_thinking + cfg.answer_budget + 8)

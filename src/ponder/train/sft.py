@@ -27,6 +27,7 @@ from ponder.progress import progress_bar
 from ponder.tasks import TASKS, get_task
 from ponder.train.data import Example, collate_packed, make_example, pack
 from ponder.train.evaluate import held_out_accuracy
+from ponder.train.metrics_log import open_metrics
 
 STATE_FILE = "training_state.pt"
 
@@ -127,7 +128,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model {cfg.size}: {n_params / 1e6:.2f}M parameters; {cfg.steps} steps of {cfg.batch_tokens} tokens")
     out.mkdir(parents=True, exist_ok=True)
-    metrics = (out / "metrics.jsonl").open("a")
+    metrics = open_metrics(out / "metrics.jsonl", step)
     batches = _pool_batches(cfg, tokenizer, pool_k)
     model.train()
     real_tokens, t0 = 0, time.perf_counter()
