@@ -11,9 +11,8 @@ import json
 import resource
 import subprocess
 import sys
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from results_io import write_results
 
 
 def main() -> int:
@@ -29,8 +28,7 @@ def main() -> int:
            "answer": json.loads(out.stdout)["answer"],
            "command": "python benchmarks/ask_memory.py " + " ".join(sys.argv[1:])}
     print(json.dumps(doc))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ask_memory.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results("ask_memory", doc)
     return 0
 
 

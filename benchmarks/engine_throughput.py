@@ -14,7 +14,6 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -22,8 +21,7 @@ from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import get_task
 from ponder.train.data import prompt_ids
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from results_io import write_results
 
 
 def _prompts(tokenizer, n: int) -> list[list[int]]:
@@ -83,8 +81,7 @@ def main() -> int:
         print(json.dumps(row), flush=True)
     doc = {"model": args.model, "threads": torch.get_num_threads(), "repeats": args.repeats,
            "command": "python benchmarks/engine_throughput.py " + " ".join(sys.argv[1:]), "results": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "engine_throughput.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results("engine_throughput", doc)
     return 0
 
 

@@ -9,14 +9,12 @@ Writes benchmarks/results/grpo_gain.json and .md. Reproduce the committed figure
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from ponder.eval.grid import run_grid
 from ponder.model.checkpoint import load_checkpoint
+from results_io import RESULTS, write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TASKS = ("arithmetic", "countdown")
 
 
@@ -52,10 +50,7 @@ def main() -> int:
            "levels_4_5_mean": {name: round(hard(name), 4) for name in results},
            "gain_points": round(100 * (hard(args.model) - hard(parent_name)), 1),
            "command": "python benchmarks/grpo_gain.py " + " ".join(sys.argv[1:]), "results": results}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
-    out.with_suffix(".md").write_text(_markdown(doc) + "\n")
+    write_results(args.out, doc, _markdown(doc))
     print(_markdown(doc))
     return 0
 

@@ -28,8 +28,7 @@ import openai
 
 from ponder.model.checkpoint import DEFAULT_MODEL
 from ponder.tasks import get_task
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from results_io import write_results
 
 
 def _port() -> int:
@@ -109,8 +108,7 @@ def main() -> int:
         proc.terminate()
         proc.wait(timeout=30)
     print(json.dumps(doc))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "serve_batching.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results("serve_batching", doc)
     return 0
 
 

@@ -7,14 +7,11 @@ Writes benchmarks/results/sft_accuracy.json and .md. Reproduce the committed fig
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from ponder.eval.grid import UNLIMITED, run_grid
 from ponder.model.checkpoint import load_checkpoint
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from results_io import RESULTS, write_results
 
 
 def main() -> int:
@@ -39,10 +36,7 @@ def main() -> int:
     doc = {"model": args.model, "seed": args.seed, "n": args.n,
            "command": "python benchmarks/sft_accuracy.py " + " ".join(sys.argv[1:]),
            "results": [r.to_dict() for r in rows]}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
-    out.with_suffix(".md").write_text(markdown_table(doc) + "\n")
+    write_results(args.out, doc, markdown_table(doc))
     print(markdown_table(doc))
     return 0
 
