@@ -143,6 +143,22 @@ def test_a_request_joins_a_batch_that_is_already_decoding(server, client):
     assert short.usage.completion_tokens == alone.usage.completion_tokens
 
 
+def test_a_failed_batch_answers_every_request_with_an_error_object_and_the_server_goes_on(server, client,
+                                                                                          monkeypatch):
+    decoder = server[1].state.batcher._decoder
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(type(decoder), "step", broken)
+    with pytest.raises(openai.InternalServerError) as info:
+        client.chat.completions.create(model="tiny", messages=Q, extra_body={"thinking_budget": 4})
+    assert "generation failed: out of memory" in str(info.value)
+    monkeypatch.undo()
+    ok = client.chat.completions.create(model="tiny", messages=Q, extra_body={"thinking_budget": 4})
+    assert ok.choices[0].finish_reason in ("stop", "length")
+
+
 def test_n_and_stop(client):
     out = client.chat.completions.create(model="tiny", messages=Q, n=3, temperature=1.0, seed=1,
                                          extra_body={"thinking_budget": 4})

@@ -120,6 +120,8 @@ def create_app(model: str, api_key: str | None = None, max_batch: int = 32, serv
             return StreamingResponse(_stream(req, jobs, prompt, rid, created), media_type="text/event-stream")
         try:
             completions = [await wait(j) for j in jobs]
+        except RuntimeError as e:  # the batch this request was in failed (not the request's fault)
+            raise APIError(500, str(e), "server_error") from None
         finally:
             for j in jobs:
                 j.cancelled = True

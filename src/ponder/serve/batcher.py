@@ -82,13 +82,14 @@ class Batcher:
                 if jobs:
                     ids = self._decoder.add([j.prompt for j in jobs], [j.params for j in jobs])
                     self._jobs.update(zip(ids, jobs, strict=True))
+                    jobs = []
                     self.batches += 1
-                    self.joined_running += len(jobs) if running else 0
+                    self.joined_running += len(ids) if running else 0
                 for rid, completion in self._decoder.step():
                     self.cancelled_rows += completion.finish_reason == "cancelled"
                     self._jobs.pop(rid)._put(("done", completion))
-            except Exception as e:  # the worker must survive a failed step; each job in the batch hears why
-                for j in self._jobs.values():
+            except Exception as e:  # the worker must survive a failed step; every job it holds hears why
+                for j in [*self._jobs.values(), *jobs]:
                     j._put(("error", f"generation failed: {e}"))
                 self._jobs.clear()
                 self._decoder = self._new_decoder()
