@@ -56,7 +56,7 @@ def test_impossible_configs_are_refused(kwargs):
 
 def test_curriculum_moves_up():
     cfg = GRPOConfig()
-    assert cfg.levels_at(0) == (3, 4, 5) and cfg.levels_at(59) == (3, 4, 5) and cfg.levels_at(500) == (4, 5)
+    assert cfg.levels_at(0) == (3, 4, 5) and cfg.levels_at(79) == (3, 4, 5) and cfg.levels_at(500) == (4, 5)
     assert replace(cfg, curriculum=((0, (5,)),)).levels_at(3) == (5,)
 
 
