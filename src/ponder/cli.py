@@ -180,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
                            f"(default {_curriculum_text(g.curriculum)})")
     grpo.add_argument("--temperature", type=_temperature, default=g.temperature,
                       help=f"sampling temperature of the G samples (default {g.temperature})")
+    grpo.add_argument("--format-weight", type=float, default=g.format_weight,
+                      help=f"weight of the format reward (default {g.format_weight})")
+    grpo.add_argument("--process-weight", type=float, default=g.process_weight,
+                      help="weight of the process reward, the share of correct steps (default "
+                           f"{g.process_weight}: shaping made the tiny model think less, see README)")
+    grpo.add_argument("--overlong-weight", type=float, default=g.overlong_weight,
+                      help=f"weight of DAPO's overlong penalty (default {g.overlong_weight})")
     grpo.add_argument("--micro-batch-tokens", type=_count, default=g.micro_batch_tokens,
                       help="padded tokens per forward/backward pass; lower it to use less memory, the gradient is "
                            f"the same (default {g.micro_batch_tokens}: about 1.5 GiB peak at the shipped size)")
@@ -350,7 +357,8 @@ def _train(args: argparse.Namespace) -> int:
                          updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
                          max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
                          tasks=args.tasks, curriculum=args.curriculum, temperature=args.temperature,
-                         micro_batch_tokens=args.micro_batch_tokens)
+                         micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
+                         process_weight=args.process_weight, overlong_weight=args.overlong_weight)
         log = lambda m: print(m, file=sys.stderr)  # noqa: E731
         if args.engine == "trl":
             from ponder.train.trl_grpo import run_trl_grpo

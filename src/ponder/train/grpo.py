@@ -84,6 +84,8 @@ class GRPOConfig:
             raise ValueError("steps, prompts and updates must be >= 1")
         if self.beta < 0 or self.clip_low < 0 or self.clip_high < 0 or self.temperature <= 0:
             raise ValueError("beta and clip ranges must be >= 0, temperature > 0")
+        if min(self.format_weight, self.process_weight, self.overlong_weight) < 0:
+            raise ValueError("reward weights must be >= 0")
         if self.norm not in ("token", "sequence"):
             raise ValueError(f"norm must be 'token' or 'sequence', got {self.norm!r}")
         for name in self.tasks:
