@@ -11,7 +11,9 @@ from ponder.train.grpo import GRPOConfig, run_grpo
 def _cfg(tiny_checkpoint, out, steps=3):
     return GRPOConfig(init=str(tiny_checkpoint), out=str(out), steps=steps, prompts=2, group=3, lr=1e-3,
                       max_thinking=12, answer_budget=4, overlong_buffer=4, dynamic_sampling=False, save_every=1,
-                      eval_every=0, bf16=False, beta=0.05, updates=2)
+                      eval_every=0, bf16=False, beta=0.05, updates=2,
+                      # a random model is never right: shaping terms give the rewards a spread to learn from
+                      format_weight=0.1, process_weight=0.1, overlong_weight=1.0)
 
 
 def test_three_steps_change_the_weights_and_log(tiny_checkpoint, tmp_path):

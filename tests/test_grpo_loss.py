@@ -45,3 +45,17 @@ def test_kl_term_and_masked_tokens_get_no_gradient():
     assert logp.grad[0, 2] == 0 and logp.grad[0, 0] != 0
     with pytest.raises(ValueError):
         policy_loss(logp, logp, torch.tensor([0.0]), mask, beta=0.1)
+
+
+def test_sequence_logprobs_are_those_of_the_sampling_temperature(tiny_model):
+    from ponder.train.grpo_loss import sequence_logprobs
+
+    model, tok, _ = tiny_model
+    ids = torch.tensor([tok.encode("What is 2 + 3?", add_special_tokens=False)])
+    attn = torch.ones_like(ids)
+    logits = model(input_ids=ids, attention_mask=attn).logits[:, :-1].float()
+    for t in (1.0, 0.5):
+        want = torch.log_softmax(logits / t, -1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+        assert torch.allclose(sequence_logprobs(model, ids, attn, temperature=t), want, atol=1e-5)
+    assert not torch.allclose(sequence_logprobs(model, ids, attn, temperature=0.5),
+                              sequence_logprobs(model, ids, attn))

@@ -47,7 +47,7 @@ class GRPOConfig:
     prompts: int = 8  # problems per step
     group: int = 8  # G: completions per problem
     updates: int = 1  # policy updates per batch of samples (ratio clipping matters when > 1)
-    lr: float = 5e-5
+    lr: float = 3e-5
     beta: float = 0.0  # KL to the frozen initial model (0: none, as DAPO)
     clip_low: float = 0.2
     clip_high: float = 0.28
@@ -252,7 +252,7 @@ def _update(cfg: GRPOConfig, model, reference, opt, prompts: list[list[int]], co
     total = sum(float(b["loss_mask"].sum()) for _, b in chunks) if cfg.norm == "token" else len(prompts)
 
     def logprobs(m, batch):
-        return sequence_logprobs(m, batch["input_ids"], batch["attention_mask"], cfg.bf16)
+        return sequence_logprobs(m, batch["input_ids"], batch["attention_mask"], cfg.bf16, cfg.temperature)
 
     with torch.no_grad():
         # with one update the sampling policy is the current one: its log-probabilities are logp.detach()

@@ -68,9 +68,13 @@ def policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Te
     return loss, stats
 
 
-def sequence_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, bf16: bool = False
-                      ) -> torch.Tensor:
-    """Log-probability of each token given the ones before: ids (B, T) -> (B, T-1), for tokens 1..T-1."""
+def sequence_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, bf16: bool = False,
+                      temperature: float = 1.0) -> torch.Tensor:
+    """Log-probability of each token given the ones before: ids (B, T) -> (B, T-1), for tokens 1..T-1.
+
+    `temperature` is the one the tokens were sampled at: the policy being trained is softmax(logits / T), so the
+    gradient is on-policy (as TRL's GRPOTrainer scales its logits)."""
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1]  # (B, T-1, V)
-    return torch.log_softmax(logits.float(), dim=-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+    logits = logits.float() / temperature
+    return torch.log_softmax(logits, dim=-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
