@@ -26,6 +26,7 @@ def main() -> int:
     parser.add_argument("--efforts", required=True, help="low=N,medium=N,high=N (none is always 0)")
     parser.add_argument("--eval", help="a results JSON of benchmarks/sft_accuracy.py or benchmarks/grpo_gain.py to "
                                        "summarise in ponder.json")
+    parser.add_argument("--command", help="the command that reproduces the run, recorded in the recipe")
     args = parser.parse_args()
     model, tokenizer, meta, _ = load_checkpoint(args.source)
     efforts = {"none": 0}
@@ -48,7 +49,8 @@ def main() -> int:
         # same ids: ship the current chat template and token flags (a run started before a fix to them keeps
         # the old files in its checkpoints)
         tokenizer = fresh
-    shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=meta.recipe, parent=meta.parent,
+    recipe = {**meta.recipe, "command": args.command} if args.command else meta.recipe
+    shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=recipe, parent=meta.parent,
                          eval=summary)
     folder = save_checkpoint(model.to(torch.bfloat16), tokenizer, shipped, SHIPPED_DIR / args.name)
     size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
