@@ -1,6 +1,5 @@
-"""What RL added: greedy held-out accuracy of the RL model against its SFT parent, each at its own `high` effort
-(and, for reference, at the same fixed budget), per task and level; the issue's figure is the mean over levels 4-5
-of both tasks.
+"""What RL added: greedy held-out accuracy of the RL model against its SFT parent, each at its own `high` effort,
+per task and level; the issue's figure is the mean over levels 4-5 of both tasks.
 
 Writes benchmarks/results/grpo_gain.json and .md. Reproduce the committed figures with:
     python benchmarks/grpo_gain.py --n 100 --seed 1
