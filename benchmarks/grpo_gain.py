@@ -1,8 +1,12 @@
 """What RL added: greedy held-out accuracy of the RL model against its SFT parent, each at its own `high` effort,
 per task and level; the issue's figure is the mean over levels 4-5 of both tasks.
 
-Writes benchmarks/results/grpo_gain.json and .md. Reproduce the committed figures with:
-    python benchmarks/grpo_gain.py --n 100 --seed 1
+Writes benchmarks/results/grpo_gain.json and .md. The RL model is a name or a checkpoint folder; the committed
+figures were measured on the run's final checkpoint shipped locally as `ponder-tiny` (not committed: it did not
+beat its parent). Reproduce them with:
+    ponder train grpo --init ponder-tiny-sft --out runs/grpo-tiny
+    python scripts/ship.py runs/grpo-tiny/final ponder-tiny --efforts low=64,medium=256,high=1024
+    python benchmarks/grpo_gain.py --model ponder-tiny --parent ponder-tiny-sft --n 100 --seed 1
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import argparse
 import sys
 
 from ponder.eval.grid import run_grid
-from ponder.model.checkpoint import load_checkpoint
+from ponder.model.checkpoint import CheckpointError, load_checkpoint
 from results_io import RESULTS, write_results
 
 TASKS = ("arithmetic", "countdown")
@@ -25,11 +29,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1, help="problem seed, test split (default 1)")
     parser.add_argument("--out", default=str(RESULTS / "grpo_gain"), help="path stem of the result files")
     args = parser.parse_args()
-    child = load_checkpoint(args.model)
-    parent_name = args.parent or child[2].parent
-    if not parent_name:
-        parser.error(f"{args.model} names no parent; pass --parent")
-    parent = load_checkpoint(parent_name)
+    try:
+        child = load_checkpoint(args.model)
+        parent_name = args.parent or child[2].parent
+        if not parent_name:
+            parser.error(f"{args.model} names no parent; pass --parent")
+        parent = load_checkpoint(parent_name)
+    except CheckpointError as e:
+        parser.error(str(e))
     results = {}
     for name, (model, tok, meta, _) in ((parent_name, parent), (args.model, child)):
         settings = {"high": meta.efforts["high"]}
