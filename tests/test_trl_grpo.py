@@ -20,8 +20,8 @@ def _cfg(out, steps=2):
     # the G samples of a problem differ in reward; all-equal groups have zero advantage and leave the weights as
     # they are (measured: at 40 tokens or T=0.7 every group was uniform).
     return GRPOConfig(init="ponder-tiny-sft", out=str(out), steps=steps, prompts=2, group=4, lr=1e-4,
-                      max_thinking=64, answer_budget=8, temperature=1.5, bf16=False, save_every=1, tasks=("arithmetic",),
-                      curriculum=((0, (1,)),))
+                      max_thinking=64, answer_budget=8, temperature=1.5, bf16=False, save_every=1,
+                      tasks=("arithmetic",), curriculum=((0, (1,)),))
 
 
 def test_two_trl_steps_change_the_weights_and_save_a_ponder_checkpoint(tmp_path):

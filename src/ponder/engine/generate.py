@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from ponder.engine.kv_cache import growing_cache
+
 
 @dataclass
 class GenerationParams:
@@ -196,7 +198,7 @@ class Decoder:
             ids[i, width - len(p):] = torch.tensor(p)
             attn[i, width - len(p):] = 1
         positions = (attn.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache()
+        cache = growing_cache()
         out = self.model(input_ids=ids, attention_mask=attn, position_ids=positions, use_cache=True,
                          **{self._cache_arg: cache})
         logits = out.logits[:, -1]
