@@ -189,13 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"weight of DAPO's overlong penalty (default {g.overlong_weight})")
     grpo.add_argument("--micro-batch-tokens", type=_count, default=g.micro_batch_tokens,
                       help="padded tokens per forward/backward pass; lower it to use less memory, the gradient is "
-                           f"the same (default {g.micro_batch_tokens}: about 1.5 GiB peak at the shipped size)")
+                           f"the same (default {g.micro_batch_tokens}; the default run peaked at 5.0 GiB RSS)")
     grpo.add_argument("--seed", type=int, default=g.seed, help=f"seed (default {g.seed})")
     grpo.add_argument("--eval-every", type=_positive_int, default=g.eval_every,
                       help=f"steps between held-out checks, 0 for none (default {g.eval_every})")
     grpo.add_argument("--engine", choices=("ponder", "trl"), default="ponder",
                       help="ponder: the built-in loop, sampling with ponder's engine (budget forcing, forced tokens "
-                           "masked), what the shipped model was trained with; trl: TRL's GRPOTrainer with the same "
+                           "masked), what the README's RL run used; trl: TRL's GRPOTrainer with the same "
                            "rewards, to scale out with accelerate/DeepSpeed and vLLM (needs the [trl] extra; "
                            "default ponder)")
     grpo.add_argument("--vllm", action="store_true",
