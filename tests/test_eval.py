@@ -23,6 +23,17 @@ def test_eval_json_shape_files_and_plots(tiny_checkpoint, tmp_path, capsys):
     assert "| arithmetic | 5 |" in (out / "report.md").read_text()
 
 
+def test_the_issue_command_runs_with_default_budgets_and_efforts_can_be_empty(tiny_checkpoint, tmp_path, capsys):
+    # `--budgets` defaults to '' (no budgets): a strict comma-list parser once refused the default, so every
+    # `ponder eval` without --budgets exited with a usage error.
+    argv = ["eval", "--model", str(tiny_checkpoint), "--tasks", "arithmetic,countdown", "--levels", "5", "--n", "1",
+            "--out", str(tmp_path / "ev"), "--json"]
+    assert main([*argv, "--efforts", "none,high", "--seed", "11"]) == 0
+    assert {r["effort"] for r in json.loads(capsys.readouterr().out)["results"]} == {"none", "high"}
+    assert main([*argv, "--efforts", "", "--budgets", "3"]) == 0
+    assert {r["effort"] for r in json.loads(capsys.readouterr().out)["results"]} == {"budget=3"}
+
+
 def test_samples_give_pass_and_maj_curves(tiny_checkpoint, tmp_path):
     doc = run_eval(EvalConfig(model=str(tiny_checkpoint), tasks=("arithmetic",), levels=(1,), efforts=("low",),
                               n=2, samples=4, out=str(tmp_path), plots=False))

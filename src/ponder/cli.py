@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "default off, as Dr. GRPO)")
     grpo.add_argument("--max-thinking", type=_count, default=g.max_thinking,
                       help=f"thinking budget while sampling (default {g.max_thinking})")
-    grpo.add_argument("--tasks", type=_names, default=g.tasks,
+    grpo.add_argument("--tasks", type=_some_names, default=g.tasks,
                       help=f"task families to train on, comma-separated (default {','.join(g.tasks)})")
     grpo.add_argument("--curriculum", type=_curriculum, default=g.curriculum,
                       help="levels by step: 'STEP:LEVELS;STEP:LEVELS', e.g. '0:3,4;40:4,5', or just '4,5' "
@@ -218,8 +218,8 @@ def _generation_flags(p: argparse.ArgumentParser, default_model: str) -> None:
     p.add_argument("--show-thinking", action="store_true", help="print the whole thinking")
 
 
-def _names(text: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
+def _some_names(text: str) -> tuple[str, ...]:
+    names = _names(text)
     if not names:
         raise argparse.ArgumentTypeError("give at least one name")
     return names
