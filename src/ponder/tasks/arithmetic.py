@@ -1,7 +1,7 @@
 """Arithmetic: long computation, solved by a digit-by-digit scratchpad.
 
 Prompts are `What is {a} {op} {b}?` (DESIGN.md). Every scratchpad step is one small local fact (a column sum, a
-column difference with an explicit borrow, or a digit product plus carry), because a tiny model cannot compute a
+column difference and then its borrow, or a digit product plus carry), because a tiny model cannot compute a
 multi-digit result in one token (shared/notes/countdown-feasibility.md). Long multiplication writes one partial
 product per digit of the multiplier (shifted by appended zeros) and adds them up two at a time.
 Subtraction keeps a >= b, so answers are never negative.
@@ -72,18 +72,21 @@ def _add_columns(w: _Writer, top: list[int], bottom: list[int]) -> list[int]:
 
 
 def _sub_columns(w: _Writer, top: list[int], bottom: list[int]) -> list[int]:
-    """Column subtraction (top >= bottom); a borrow shows as `1x-y-b`, the next column then takes b=1."""
+    """Column subtraction (top >= bottom), units first. A column is computed as it stands (`7-8-0=-1`) and a negative
+    result is then fixed by a borrow (` +10=9`), after which the next column takes b=1: the borrow is decided once
+    the column's difference is on the page, not guessed before its first token (writing `17-8-0=9` up front made
+    the model borrow where no borrow was due)."""
     n = len(top)
     bottom = [0] * (n - len(bottom)) + bottom
     borrow, out = 0, []
     for i in range(n - 1, -1, -1):
-        x = top[i]
-        need = x - bottom[i] - borrow < 0
-        x += 10 if need else 0
+        diff = top[i] - bottom[i] - borrow
         w.text(" " if i < n - 1 else "")
-        w.step(f"{x}-{bottom[i]}-{borrow}", x - bottom[i] - borrow)
-        out.append(x - bottom[i] - borrow)
-        borrow = 1 if need else 0
+        w.step(f"{top[i]}-{bottom[i]}-{borrow}", diff)
+        if diff < 0:
+            w.text(f" +10={diff + 10}")
+        out.append(diff % 10)
+        borrow = 1 if diff < 0 else 0
     return _strip_zeros(out[::-1])
 
 
@@ -173,6 +176,8 @@ class ArithmeticTask(Task):
             x, y, c, s = int(x), int(y), int(c), int(s)
             value = x + y + c if o1 == "+" else x - y - c if o1 == "-" else x * y + c
             ok.append(value == s)
+        for m in _BORROW.finditer(thinking):
+            ok.append(int(m.group(1)) < 0 and int(m.group(1)) + 10 == int(m.group(2)))
         for m in _SO_FINAL.finditer(thinking):
             ok.append("".join(m.group(1).split()) == problem.answer)
         return ok
@@ -183,6 +188,8 @@ def _units_value(op: str, x: int, y: int) -> int:
 
 
 # A column step: `x+y+c=s`, `x-y-b=s` or `x*d+c=s`.
-_STEP = re.compile(r"(?<![\d*])(\d+)([+*-])(\d+)([+-])(\d+)=(\d+)")
+_STEP = re.compile(r"(?<![\d*])(\d+)([+*-])(\d+)([+-])(\d+)=(-?\d+)")
+# The borrow that fixes a negative column difference: `=-1 +10=9`.
+_BORROW = re.compile(r"=(-\d+) \+10=(\d+)")
 # The final result line: `result d d d`.
 _SO_FINAL = re.compile(r"result ((?:\d ?)+)\n")

@@ -50,7 +50,8 @@ class Span:
 
 
 class Task:
-    """Base class of a task family. Subclasses set `name` and implement the four methods below."""
+    """Base class of a task family. Subclasses set `name` and implement the four methods below (and `answer_from_trace` where problems have
+    several right answers)."""
 
     name: str = ""
     # Answers longer than this are refused unread: verifiers must stay fast on hostile input.
@@ -69,6 +70,11 @@ class Task:
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         """Per-step correctness of a thinking text (one entry per step the checker recognises)."""
         raise NotImplementedError
+
+    def answer_from_trace(self, problem: Problem, thinking: str) -> str:
+        """The answer a trace arrives at; training examples end with it, so that the answer follows from the
+        thinking. Tasks whose problems have several right answers override this."""
+        return problem.answer
 
     def answer_key(self, problem: Problem, answer_text: str) -> str:
         """A key that is equal for answers the verifier cannot tell apart (for majority voting)."""

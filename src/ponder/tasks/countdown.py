@@ -4,8 +4,10 @@ Prompts and the answer rule are fixed by DESIGN.md. The solver trace is a depth-
 line. Following shared/notes/countdown-feasibility.md, every line is built from easy local steps: it computes the
 result first (`try 13-5=8`), compares it with the target written right beside it (`vs 24 no`), and restates the
 numbers left (`left 3 8 8`); a dead end is followed by `back to …`, restating the state the search returns to.
-Move order is by closeness to the target plus noise, so the first line is rarely the hit. A hit is verified by
-recomputing the final expression (`check …`), which can fail: masked false hits teach the model to catch them.
+Move order is by closeness to the target plus noise, but a move that hits the target takes one of the first three
+places at random: were hits ranked first, the first line would be the hit (99% of 2-number traces were), and the model
+learns to say `yes` without comparing. A hit is verified by recomputing the final expression (`check …`), which can
+fail: masked false hits, at a few times the slip rate, teach the model to catch them.
 
 The search (and so the trace) uses positive integer intermediates up to 999 only; answers with fractions are still
 judged correct by the verifier. Generated problems always have such an integer solution.
@@ -154,6 +156,12 @@ class CountdownTask(Task):
         rng = rng if rng is not None else random.Random(problem.prompt)
         return _Search(problem, rng, slip_rate).run()
 
+    def answer_from_trace(self, problem: Problem, thinking: str) -> str:
+        """The expression the trace's last passing check verified (the search may find another solution than the
+        reference answer, and the answer must follow from the thinking)."""
+        passed = [m["expr"] for m in _CHECK.finditer(thinking) if m["verdict"] == "ok"]
+        return passed[-1] if passed else problem.answer
+
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         target = problem.meta["target"]
         ok: list[bool] = []
@@ -202,6 +210,9 @@ class _Search:
     max_lines = 400
     guide = 0.75  # share of states where solvable moves come first
     noise = 0.5  # standard deviation of the noise added to the log-distance from the target
+    # False hits per miss line, as a multiple of the slip rate: catching one is the skill the model most lacked
+    # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
+    false_hit_factor = 2.0
 
     def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float):
         self.target = problem.meta["target"]
@@ -244,7 +255,16 @@ class _Search:
                 score -= 100.0
             return score
 
-        return sorted(_moves(items), key=key)
+        moves = sorted(_moves(items), key=key)
+        if self.rng is None:
+            return moves
+        # A hit (the move's result is the target, where that counts) goes to one of the first three places, so
+        # that a line's verdict can only be known by comparing its result with the target, while traces stay short.
+        hits = [m for m in moves if m[3] == self.target and (not self.every or len(items) == 2)]
+        for m in hits:
+            moves.remove(m)
+            moves.insert(self.rng.randint(0, min(2, len(moves))), m)
+        return moves
 
     def _dfs(self, items: tuple[_Item, ...]) -> _Item | None:
         first, seen = True, set()
@@ -284,7 +304,7 @@ class _Search:
         if not self.every or len(child) == 1:
             hit = c == self.target
             self._w(f" vs {self.target} ")
-            if not hit and self.slip_rate and self.rng.random() < self.slip_rate / 2:
+            if not hit and self.slip_rate and self.rng.random() < self.slip_rate * self.false_hit_factor:
                 self._false_hit(child[-1])
             elif hit:
                 self._w("yes\n")

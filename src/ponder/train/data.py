@@ -35,9 +35,12 @@ def prompt_ids(tokenizer, prompt: str) -> list[int]:
 def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, direct: bool,
                  slip_rate: float) -> Example:
     spans = [Span("<think>")]
+    answer = problem.answer
     if not direct:
-        spans += task.trace_spans(problem, rng, slip_rate)
-    spans += [Span("</think>" + problem.answer + tokenizer.eos_token)]
+        trace = task.trace_spans(problem, rng, slip_rate)
+        spans += trace
+        answer = task.answer_from_trace(problem, "".join(s.text for s in trace))
+    spans += [Span("</think>" + answer + tokenizer.eos_token)]
     text = "".join(s.text for s in spans)
     masked = []  # character ranges not to learn
     pos = 0

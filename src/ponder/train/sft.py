@@ -36,7 +36,7 @@ STATE_FILE = "training_state.pt"
 class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
-    steps: int = 1600  # optimizer steps
+    steps: int = 1800  # optimizer steps
     batch_tokens: int = 12288  # tokens per batch (rows of max_len packed examples)
     lr: float = 2e-3
     warmup: int = 100
