@@ -33,14 +33,26 @@ def prompt_ids(tokenizer, prompt: str) -> list[int]:
 
 
 def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, direct: bool,
-                 slip_rate: float) -> Example:
+                 slip_rate: float, cut: bool = False) -> Example:
+    """`cut` ends the trace at a random word, as a thinking budget does: `</think>` is then forced (masked, so the
+    model never learns to stop mid-thought) and the reference answer follows, the model's best direct guess. Without
+    such examples a cut search was followed by junk and scored below answering at once."""
     spans = [Span("<think>")]
     answer = problem.answer
-    if not direct:
+    if direct:
+        spans.append(Span("</think>"))
+    else:
         trace = task.trace_spans(problem, rng, slip_rate)
-        spans += trace
-        answer = task.answer_from_trace(problem, "".join(s.text for s in trace))
-    spans += [Span("</think>" + answer + tokenizer.eos_token)]
+        text = "".join(s.text for s in trace)
+        breaks = [i for i, ch in enumerate(text) if ch in " \n"]
+        if cut and breaks:
+            spans += _prefix(trace, rng.choice(breaks))
+            spans.append(Span("</think>", learn=False))
+        else:
+            spans += trace
+            answer = task.answer_from_trace(problem, text)
+            spans.append(Span("</think>"))
+    spans += [Span(answer + tokenizer.eos_token)]
     text = "".join(s.text for s in spans)
     masked = []  # character ranges not to learn
     pos = 0
@@ -58,6 +70,17 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     labels[0] = IGNORE
     prompt = prompt_ids(tokenizer, problem.prompt)
     return Example(prompt + completion, [IGNORE] * len(prompt) + labels)
+
+
+def _prefix(spans: list[Span], length: int) -> list[Span]:
+    """The first `length` characters of a span list, flags kept."""
+    out: list[Span] = []
+    for s in spans:
+        if length <= 0:
+            break
+        out.append(Span(s.text[:length], s.learn))
+        length -= len(s.text)
+    return out
 
 
 def pack(examples: list[Example], capacity: int) -> list[list[Example]]:

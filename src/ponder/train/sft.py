@@ -46,6 +46,7 @@ class SFTConfig:
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
+    cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
     eval_every: int = 250  # steps between held-out accuracy checks (0: never)
@@ -65,8 +66,8 @@ class SFTConfig:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
         if len(self.level_weights) != 5 or min(self.level_weights) < 0 or sum(self.level_weights) <= 0:
             raise ValueError("level_weights needs five non-negative weights, not all zero")
-        if not 0 <= self.direct_frac <= 1 or not 0 <= self.slip_rate < 1:
-            raise ValueError("direct_frac must be in [0, 1] and slip_rate in [0, 1)")
+        if not 0 <= self.direct_frac <= 1 or not 0 <= self.slip_rate < 1 or not 0 <= self.cut_frac <= 1:
+            raise ValueError("direct_frac and cut_frac must be in [0, 1] and slip_rate in [0, 1)")
 
 
 def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[Example]]]:
@@ -77,7 +78,8 @@ def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[Example]]
         task = TASKS[rng.choice(cfg.tasks)]
         level = rng.choices(range(1, 6), weights=cfg.level_weights)[0]
         problem = task.sample_split(rng, level, "train")
-        ex = make_example(tokenizer, task, problem, rng, rng.random() < cfg.direct_frac, cfg.slip_rate)
+        direct = rng.random() < cfg.direct_frac
+        ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac)
         if len(ex.input_ids) <= cfg.max_len:
             examples.append(ex)
     rows = pack(examples, cfg.max_len)
