@@ -19,8 +19,8 @@ def test_example_learns_only_assistant_tokens_and_not_slips(tokenizer):
     learned = tokenizer.decode([t for t in ex.labels if t != IGNORE])
     full = tokenizer.decode(ex.input_ids[prompt_len:])
     assert "Wait" in learned and learned != full.replace("<think>", ""), "slips must be masked out"
-    assert learned.endswith(problem.answer + "<|end|>")
     spans = task.trace_spans(problem, random.Random(0), 0.5)
+    assert learned.endswith(task.answer_from_trace(problem, "".join(s.text for s in spans)) + "<|end|>")
     for slip in (s.text for s in spans if not s.learn):
         assert slip in full
 
@@ -31,6 +31,18 @@ def test_direct_examples_have_empty_thinking(tokenizer):
     ex = make_example(tokenizer, task, problem, random.Random(0), direct=True, slip_rate=0.0)
     text = tokenizer.decode(ex.input_ids)
     assert text.endswith(f"<think></think>{problem.answer}<|end|>")
+
+
+def test_cut_examples_answer_directly_and_never_learn_to_stop(tokenizer):
+    task = get_task("countdown")
+    problem = task.sample_many(0, 4, 1, split="train")[0]
+    cut = make_example(tokenizer, task, problem, random.Random(1), direct=False, slip_rate=0.0, cut=True)
+    full = make_example(tokenizer, task, problem, random.Random(1), direct=False, slip_rate=0.0)
+    end_think = tokenizer.convert_tokens_to_ids("</think>")
+    k, k_full = cut.input_ids.index(end_think), full.input_ids.index(end_think)
+    assert cut.labels[k] == IGNORE and full.labels[k_full] == end_think  # the forced </think> is not learned
+    assert tokenizer.decode(cut.input_ids[k + 1:]) == problem.answer + "<|end|>"
+    assert k < k_full and tokenizer.decode(full.input_ids[:k_full]).startswith(tokenizer.decode(cut.input_ids[:k]))
 
 
 def _tiny(tmp_path, steps):

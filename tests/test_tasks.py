@@ -138,3 +138,31 @@ def test_thinking_patterns_in_countdown_traces():
         assert pattern in text
     firsts = [task.trace(p).split("\n")[1] for p in task.sample_many(0, 5, 40)]
     assert sum(line.endswith("yes") for line in firsts) < 20, "the first line should rarely be the hit"
+
+
+def test_countdown_answer_follows_from_the_trace():
+    cd = get_task("countdown")
+    differ = 0
+    for i, p in enumerate(cd.sample_many(2, 3, 30)):
+        trace = cd.trace(p, random.Random(i), 0.2)
+        answer = cd.answer_from_trace(p, trace)
+        assert cd.verify(p, answer).correct, trace
+        assert trace.rstrip().endswith(" ok") and f"check {answer}:" in trace.rsplit("\n", 2)[-2]
+        differ += answer != p.answer
+    assert differ, "searches find other solutions than the reference answer; an example should end with its own"
+
+
+def test_countdown_hits_are_not_ranked_first():
+    # Ranked by closeness, a hit was the first line of 99% of 2-number traces: `yes` needed no comparison.
+    cd = get_task("countdown")
+    firsts = [cd.trace(p, random.Random(i)).split("\n")[1] for i, p in enumerate(cd.sample_many(0, 1, 100))]
+    assert 15 <= sum(line.endswith(" yes") for line in firsts) <= 70
+
+
+def test_subtraction_borrows_after_the_column_is_computed():
+    ar = get_task("arithmetic")
+    p = Problem("arithmetic", 2, "What is 965 - 890?", "75", {"a": 965, "b": 890, "op": "-"})
+    trace = ar.trace(p)
+    assert "5-0-0=5 6-9-0=-3 +10=7 9-8-1=0" in trace
+    assert all(ar.check_steps(p, trace))
+    assert ar.check_steps(p, trace.replace("+10=7", "+10=8")).count(False) == 1
