@@ -42,6 +42,15 @@ def thinking_budget(meta, effort: str, budget: int | None) -> int:
     return meta.efforts[effort]
 
 
+def context_overflow(lm, prompt_tokens: int, new_tokens: int) -> str | None:
+    """Why a prompt and the tokens to generate after it do not fit the model's context (None if they do)."""
+    context = getattr(lm.config, "max_position_embeddings", None)
+    if context is None or prompt_tokens + new_tokens <= context:
+        return None
+    return (f"the prompt ({prompt_tokens} tokens) and the budget ({new_tokens} tokens) exceed the model's context "
+            f"of {context} tokens")
+
+
 def ask(question: str | list[dict], model: str = DEFAULT_MODEL, effort: str = "high", budget: int | None = None,
         min_thinking: int = 0, temperature: float = 0.0, seed: int | None = None,
         on_token: Callable[[int, bool], None] | None = None) -> Answer:
@@ -56,10 +65,9 @@ def ask(question: str | list[dict], model: str = DEFAULT_MODEL, effort: str = "h
                               max_new_tokens=limit + meta.answer_budget + 8)
     prompt = list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
                                                 return_dict=False))
-    context = getattr(lm.config, "max_position_embeddings", None)
-    if context is not None and len(prompt) + params.max_new_tokens > context:
-        raise ValueError(f"the prompt ({len(prompt)} tokens) and the budget ({params.max_new_tokens} tokens) exceed "
-                         f"the model's context of {context} tokens")
+    problem = context_overflow(lm, len(prompt), params.max_new_tokens)
+    if problem:
+        raise ValueError(problem)
     callback = None if on_token is None else (lambda _row, token, forced: on_token(token, forced))
     out = generate(lm, tokenizer, [prompt], params, on_token=callback)[0]
     line = summary_line(out.thinking, out.thinking_tokens, out.seconds, out.finish_reason == "thinking_budget")

@@ -11,7 +11,7 @@ import sys
 
 from rich.console import Console
 
-from ponder.ask import ask, load, thinking_budget
+from ponder.ask import ask, context_overflow, load, thinking_budget
 from ponder.engine.stream import IncrementalDecoder
 
 HELP = "commands: /effort none|low|medium|high, /budget N, /thinking on|off, /reset, /exit"
@@ -90,8 +90,5 @@ def run_chat(model: str, effort: str, budget: int | None, min_thinking: int, tem
 
 
 def _too_long(tokenizer, lm, messages: list[dict], new_tokens: int) -> bool:
-    context = getattr(lm.config, "max_position_embeddings", None)
-    if context is None:
-        return False
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
-    return len(ids) + new_tokens > context
+    return context_overflow(lm, len(ids), new_tokens) is not None

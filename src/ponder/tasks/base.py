@@ -50,8 +50,8 @@ class Span:
 
 
 class Task:
-    """Base class of a task family. Subclasses set `name` and implement the four methods below (and `answer_from_trace` where problems have
-    several right answers)."""
+    """Base class of a task family. Subclasses set `name` and implement the four methods below (and
+    `answer_from_trace` where problems have several right answers)."""
 
     name: str = ""
     # Answers longer than this are refused unread: verifiers must stay fast on hostile input.
