@@ -2,11 +2,9 @@
 per task and level; the issue's figure is the mean over levels 4-5 of both tasks.
 
 Writes benchmarks/results/grpo_gain.json and .md. The RL model is a name or a checkpoint folder; the committed
-figures were measured on the run's final checkpoint shipped locally as `ponder-tiny` (not committed: it did not
-beat its parent). Reproduce them with:
-    ponder train grpo --init ponder-tiny-sft --out runs/grpo-tiny
-    python scripts/ship.py runs/grpo-tiny/final ponder-tiny --efforts low=64,medium=256,high=1024
-    python benchmarks/grpo_gain.py --model ponder-tiny --parent ponder-tiny-sft --n 100 --seed 1
+figures were measured on the run's final checkpoint (not shipped: it did not beat its parent). Reproduce them with:
+    ponder train grpo --init ponder-tiny-sft --out runs/grpo-sft2 --steps 100
+    python benchmarks/grpo_gain.py --model runs/grpo-sft2/final --parent ponder-tiny-sft --n 100 --seed 1
 """
 
 from __future__ import annotations
