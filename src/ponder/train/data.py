@@ -44,8 +44,8 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     else:
         trace = task.trace_spans(problem, rng, slip_rate)
         text = "".join(s.text for s in trace)
-        breaks = [i for i, ch in enumerate(text) if ch in " \n"]
-        if cut and breaks:
+        breaks = [i for i, ch in enumerate(text) if ch in " \n"] if cut else []
+        if breaks:
             spans += _prefix(trace, rng.choice(breaks))
             spans.append(Span("</think>", learn=False))
         else:
