@@ -344,8 +344,9 @@ def _tasks(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({**json.loads(problem.to_json()), "trace": trace}))
             continue
+        # The answer a training example ends with: the one this trace verified (see Task.answer_from_trace).
         print(f"# {task.name}, level {problem.level}\n{problem.prompt}\n<think>\n{trace.rstrip()}\n</think>"
-              f"\n{problem.answer}\n")
+              f"\n{task.answer_from_trace(problem, trace)}\n")
     return 0
 
 
