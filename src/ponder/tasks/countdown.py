@@ -3,15 +3,11 @@
 Prompts and the answer rule are fixed by DESIGN.md. The solver trace is a depth-first search written one move a
 line. Following shared/notes/countdown-feasibility.md, every line is built from easy local steps: it computes the
 result first (`try 13-5=8`), compares it with the target written right beside it (`vs 24 no`), and restates the
-numbers left (`left 3 8 8`); a dead end is followed by `back to …`, restating the state the search returns to and
-the moves already tried from it (`back to 3 8 8 tried 8+3 8*8`), so that the next move can be chosen by looking at
-that line alone: without the list the model retried a move it had already tried from the state, in a loop, until the
-budget ran out. Move order is by closeness to the target plus noise, but a move that hits the target takes one of the
-first three places at random: were hits ranked first, the first line would be the hit (99% of 2-number traces were),
-and the model learns to say `yes` without comparing. The last two numbers are combined in the fixed order + - * /,
-which the model can follow without remembering what it tried (it looped there too: `19+1`, `19-1`, `19*1`,
-`19+1`). A hit is verified by recomputing the final expression (`check …`), which can fail: masked false hits, at a
-few times the slip rate, teach the model to catch them.
+numbers left (`left 3 8 8`); a dead end is followed by `back to …`, restating the state the search returns to.
+Move order is by closeness to the target plus noise, but a move that hits the target takes one of the first three
+places at random: were hits ranked first, the first line would be the hit (99% of 2-number traces were), and the model
+learns to say `yes` without comparing. A hit is verified by recomputing the final expression (`check …`), which can
+fail: masked false hits, at a few times the slip rate, teach the model to catch them.
 
 The search (and so the trace) uses positive integer intermediates up to 999 only; answers with fractions are still
 judged correct by the verifier. Generated problems always have such an integer solution.
@@ -215,9 +211,8 @@ class _Search:
     guide = 0.75  # share of states where solvable moves come first
     noise = 0.5  # standard deviation of the noise added to the log-distance from the target
     # False hits per miss line, as a multiple of the slip rate: catching one is the skill the model most lacked
-    # (`try 10-2=8 vs 5 yes`, then a check that copied it: 40-50% of its failures on levels 4-5), so the trace shows
-    # many more of them than other slips.
-    false_hit_factor = 3.0
+    # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
+    false_hit_factor = 2.0
 
     def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float):
         self.target = problem.meta["target"]
@@ -260,8 +255,6 @@ class _Search:
                 score -= 100.0
             return score
 
-        if len(items) == 2:
-            return sorted(_moves(items), key=lambda m: "+-*/".index(m[2]))
         moves = sorted(_moves(items), key=key)
         if self.rng is None:
             return moves
@@ -274,7 +267,7 @@ class _Search:
         return moves
 
     def _dfs(self, items: tuple[_Item, ...]) -> _Item | None:
-        first, seen, tried = True, set(), []
+        first, seen = True, set()
         # A dead state is given up after a few tries, as a searcher abandons a branch that looks hopeless;
         # a live one is searched until the hit.
         tries = None if self._solvable(items) else (self.rng.randint(1, 2) if self.rng else 1)
@@ -289,9 +282,8 @@ class _Search:
             if self.lines >= self.max_lines:
                 return None
             if not first and self.need_back:
-                self._w(f"back to {' '.join(str(it.value) for it in items)} tried {' '.join(tried)}\n")
+                self._w(f"back to {' '.join(str(it.value) for it in items)}\n")
             first, self.need_back = False, False
-            tried.append(f"{items[move[0]].value}{move[2]}{items[move[1]].value}")
             self.lines += 1
             found = self._write_move(items, move, child)
             if found is not None:

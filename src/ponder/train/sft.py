@@ -36,16 +36,13 @@ STATE_FILE = "training_state.pt"
 class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
-    steps: int = 2000  # optimizer steps
+    steps: int = 1800  # optimizer steps
     batch_tokens: int = 12288  # tokens per batch (rows of max_len packed examples)
     lr: float = 2e-3
     warmup: int = 100
     weight_decay: float = 0.01
     max_len: int = 640  # row length; longer examples are dropped (a handful of very long searches)
     tasks: tuple[str, ...] = ("arithmetic", "countdown")
-    # Sampling weight of each task (aligned with `tasks`): countdown's search is what the model learns slowest, while
-    # arithmetic was at 94-100% on every level with equal weights, so countdown gets the larger share of examples.
-    task_weights: tuple[float, ...] = (0.4, 0.6)
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
@@ -67,8 +64,6 @@ class SFTConfig:
             raise ValueError("need steps >= 1, max_len >= 32 and batch_tokens >= max_len")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
-        if len(self.task_weights) != len(self.tasks) or min(self.task_weights) < 0 or sum(self.task_weights) <= 0:
-            raise ValueError("task_weights needs one non-negative weight per task, not all zero")
         if len(self.level_weights) != 5 or min(self.level_weights) < 0 or sum(self.level_weights) <= 0:
             raise ValueError("level_weights needs five non-negative weights, not all zero")
         if not 0 <= self.direct_frac <= 1 or not 0 <= self.slip_rate < 1 or not 0 <= self.cut_frac <= 1:
@@ -80,7 +75,7 @@ def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[Example]]
     rng = random.Random(f"sft:{cfg.seed}:{k}")
     examples: list[Example] = []
     while len(examples) < cfg.pool:
-        task = TASKS[rng.choices(cfg.tasks, weights=cfg.task_weights)[0]]
+        task = TASKS[rng.choice(cfg.tasks)]
         level = rng.choices(range(1, 6), weights=cfg.level_weights)[0]
         problem = task.sample_split(rng, level, "train")
         direct = rng.random() < cfg.direct_frac

@@ -1,0 +1,118 @@
+"""Why a checkpoint fails on countdown: each wrong greedy answer sorted into one cause, read from its thinking.
+
+Causes, in the order they are tested:
+- false check: the thinking's last passing check (`check E: … ok`) verified an expression that is wrong
+  (a false hit the model did not catch);
+- loop: the search tried a move again from a state it had already tried it from (`back to 10 1 3` … `try 10+1=11`
+  twice), so it went round in circles;
+- cut: the thinking budget ran out (without a repeated move);
+- other: the thinking ended without a passing check and without a loop.
+Also counted over all problems: wrong steps (`check_steps` flags at least one line) and mean thinking tokens.
+Same held-out problems as sft_accuracy.py for the same seed and n.
+
+Writes benchmarks/results/countdown_failures.json and .md. Reproduce the committed figures with:
+    python benchmarks/countdown_failures.py --model ponder-tiny-sft --n 100 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import Counter
+
+from ponder.engine import GenerationParams, generate
+from ponder.model.checkpoint import load_checkpoint
+from ponder.tasks import Problem, get_task
+from ponder.train.data import prompt_ids
+from results_io import RESULTS, write_results
+
+CAUSES = ("correct", "false check", "loop", "cut", "other")
+_TRY = re.compile(r"try (\d+[-+*/]\d+)=")
+_PASSED = re.compile(r"check ([^:\n]+):[^\n]* ok")
+
+
+def repeated_moves(thinking: str) -> int:
+    """Moves tried again from a state (a multiset of numbers) they had already been tried from."""
+    lines = thinking.split("\n")
+    goal = re.match(r"goal \d+ \w+ ([\d ]+)", lines[0]) if lines else None
+    state = tuple(sorted(goal.group(1).split())) if goal else ()
+    seen, repeats = set(), 0
+    for line in lines[1:]:
+        if line.startswith("back to "):
+            state = tuple(sorted(line[len("back to "):].split(" tried ")[0].split()))
+            continue
+        move = _TRY.match(line)
+        if move is None:
+            continue
+        key = (state, move.group(1))
+        repeats += key in seen
+        seen.add(key)
+        left = re.search(r" left ([\d ]+)$", line)
+        if left:
+            state = tuple(sorted(left.group(1).split()))
+    return repeats
+
+
+def cause(task, problem: Problem, thinking: str, answer: str, thinking_tokens: int, budget: int) -> str:
+    if task.verify(problem, answer).correct:
+        return "correct"
+    passed = _PASSED.findall(thinking)
+    if passed and not task.verify(problem, passed[-1].strip()).correct:
+        return "false check"
+    if repeated_moves(thinking):
+        return "loop"
+    if thinking_tokens >= budget:
+        return "cut"
+    return "other"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="ponder-tiny-sft")
+    parser.add_argument("--levels", default="1,2,3,4,5", help="comma-separated levels (default 1,2,3,4,5)")
+    parser.add_argument("--n", type=int, default=100, help="problems per level")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-thinking", type=int, default=1024, help="thinking budget in tokens (default 1024)")
+    parser.add_argument("--out", default=str(RESULTS / "countdown_failures"), help="path stem of the result files")
+    args = parser.parse_args()
+    try:
+        levels = [int(x) for x in args.levels.split(",")]
+    except ValueError:
+        parser.error(f"--levels takes comma-separated integers, got {args.levels!r}")
+    if args.n < 1 or args.max_thinking < 1:
+        parser.error("--n and --max-thinking must be at least 1")
+    model, tok, meta, _ = load_checkpoint(args.model)
+    task = get_task("countdown")
+    rows = []
+    for level in levels:
+        problems = task.sample_many(args.seed, level, args.n)
+        params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
+                                  max_new_tokens=args.max_thinking + meta.answer_budget)
+        outs = generate(model, tok, [prompt_ids(tok, p.prompt) for p in problems], [params] * len(problems))
+        counts = Counter(cause(task, p, o.thinking, o.answer, o.thinking_tokens, args.max_thinking)
+                         for p, o in zip(problems, outs, strict=True))
+        wrong_steps = sum(not all(task.check_steps(p, o.thinking)) for p, o in zip(problems, outs, strict=True))
+        row = {"level": level, **{c: counts[c] for c in CAUSES}, "wrong_steps": wrong_steps,
+               "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1)}
+        rows.append(row)
+        print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k != "level"), file=sys.stderr)
+    doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking,
+           "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
+    write_results(args.out, doc, markdown_table(doc))
+    print(markdown_table(doc))
+    return 0
+
+
+def markdown_table(doc: dict) -> str:
+    head = (f"Countdown failures of `{doc['model']}`, greedy, thinking budget {doc['max_thinking']} tokens, "
+            f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
+            "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking |\n"
+            "|---|" + "---|" * (len(CAUSES) + 2) + "\n")
+    return head + "".join(
+        f"| {r['level']} | " + " | ".join(str(r[c]) for c in CAUSES)
+        + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']} |\n" for r in doc["results"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
