@@ -11,6 +11,15 @@ def test_tasks_show_prints_problems_with_traces(capsys):
     assert out.count("Using the numbers") == 3 and out.count("</think>") == 3 and "check " in out
 
 
+def test_tasks_show_ends_each_trace_with_the_answer_it_checked(capsys):
+    # The reference answer can be another solution than the one the trace found; training ends with the trace's own.
+    assert main(["tasks", "show", "countdown", "--level", "5", "-n", "12"]) == 0
+    blocks = capsys.readouterr().out.split("# countdown")[1:]
+    for block in blocks:
+        checked = block.split("check ")[-1].split(":")[0]
+        assert block.split("</think>\n")[1].strip() == checked
+
+
 def test_tasks_show_json(capsys):
     assert main(["tasks", "show", "arithmetic", "--level", "5", "-n", "2", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
