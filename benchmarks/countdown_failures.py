@@ -29,6 +29,8 @@ from results_io import RESULTS, write_results
 
 CAUSES = ("correct", "false check", "loop", "cut", "other")
 _TRY = re.compile(r"try (\d+[-+*/]\d+)=")
+# Looser than the countdown task's own check pattern (Task.answer_from_trace): a malformed check the model wrote
+# (`… 32+32=43 vs vs ok`, no target) still counts as passed here, since the model treated it as one.
 _PASSED = re.compile(r"check ([^:\n]+):[^\n]* ok")
 
 
@@ -40,6 +42,7 @@ def repeated_moves(thinking: str) -> int:
     seen, repeats = set(), 0
     for line in lines[1:]:
         if line.startswith("back to "):
+            # `tried …` follows the state in the traces of experiments/tried_list_sft.md
             state = tuple(sorted(line[len("back to "):].split(" tried ")[0].split()))
             continue
         move = _TRY.match(line)
