@@ -12,6 +12,8 @@ after it follow a fixed order, cyclic from the first: pairs in the order the num
 So the move after `back to 3 8 8 after 8+3` is its successor in that order, one local step; when the next move was
 any untried one, the model retried moves it had tried (a loop until the budget ran out: 17-48% of its countdown
 answers on levels 2-5), and a list of the moves tried did not help (it copied the list and repeated its last item).
+The last two numbers are combined in the order + - * / from the start, so that their lines end where the operators
+do: cyclic there, the model went round the operators until the budget ran out.
 A hit is verified by recomputing the final expression (`check …`), which can fail: masked false hits, at a few times
 the slip rate, teach the model to catch them.
 
@@ -261,6 +263,11 @@ class _Search:
         if self.rng is None:
             return ranked  # the reference answer: the shortest search
         fixed = sorted(ranked, key=_fixed_key)
+        if len(items) == 2:
+            # The last two numbers: + - * / in that order, without an intuitive first move. A cycle starting at a
+            # random operator left the model no local sign of where it ends, and it went round it until the
+            # budget ran out (`try 30*1`, `try 30+1`, `try 30-1`, `try 30*1` …).
+            return fixed
         k = fixed.index(ranked[0])
         return fixed[k:] + fixed[:k]
 
