@@ -27,7 +27,7 @@ SPECIAL_TOKENS = [PAD, BOS, EOS, USER, ASSISTANT, SYSTEM, THINK, END_THINK]
 WORDS = [
     "What", "is", "Using", "the", "numbers", "make", "Use", "each", "number", "at", "most", "once", "with", "and",
     "parentheses", "every", "exactly", "try", "vs", "yes", "no", "left", "back", "to", "goal", "some", "all",
-    "check", "ok", "bad", "Wait", "result", "so", "shift", "units", "ends", "after",
+    "check", "ok", "bad", "Wait", "result", "so", "shift", "units", "ends",
 ]
 
 # Assistant turns in the history keep only their answer (the thinking is not shown again), as DeepSeek-R1 and

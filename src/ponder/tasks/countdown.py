@@ -3,19 +3,11 @@
 Prompts and the answer rule are fixed by DESIGN.md. The solver trace is a depth-first search written one move a
 line. Following shared/notes/countdown-feasibility.md, every line is built from easy local steps: it computes the
 result first (`try 13-5=8`), compares it with the target written right beside it (`vs 24 no`), and restates the
-numbers left (`left 3 8 8`); a dead end is followed by `back to …`, restating the state the search returns to and
-the last move tried from it (`back to 3 8 8 after 8+3`).
-The first move from a state is the searcher's intuition: closeness to the target plus noise, at most states moves that
-can still reach the target first, and a move that hits the target in one of the first three places at random (were
-hits ranked first, the first line would be the hit, and the model learns to say `yes` without comparing). The moves
-after it follow a fixed order, cyclic from the first: pairs in the order the numbers are written, each with + - * /.
-So the move after `back to 3 8 8 after 8+3` is its successor in that order, one local step; when the next move was
-any untried one, the model retried moves it had tried (a loop until the budget ran out: 17-48% of its countdown
-answers on levels 2-5), and a list of the moves tried did not help (it copied the list and repeated its last item).
-The last two numbers are combined in the order + - * / from the start, so that their lines end where the operators
-do: cyclic there, the model went round the operators until the budget ran out.
-A hit is verified by recomputing the final expression (`check …`), which can fail: masked false hits, at a few times
-the slip rate, teach the model to catch them.
+numbers left (`left 3 8 8`); a dead end is followed by `back to …`, restating the state the search returns to.
+Move order is by closeness to the target plus noise, but a move that hits the target takes one of the first three
+places at random: were hits ranked first, the first line would be the hit (99% of 2-number traces were), and the model
+learns to say `yes` without comparing. A hit is verified by recomputing the final expression (`check …`), which can
+fail: masked false hits, at a few times the slip rate, teach the model to catch them.
 
 The search (and so the trace) uses positive integer intermediates up to 999 only; answers with fractions are still
 judged correct by the verifier. Generated problems always have such an integer solution.
@@ -212,12 +204,6 @@ def _solve(numbers: list[int], target: int, every: bool) -> str:
     return text.rsplit("check ", 1)[1].split(":", 1)[0]
 
 
-def _fixed_key(move: tuple[int, int, str, int]) -> tuple[int, int, int]:
-    """The fixed move order: pairs in the order their numbers are written, then + - * /."""
-    i, j, op, _ = move
-    return min(i, j), max(i, j), "+-*/".index(op)
-
-
 class _Search:
     """Depth-first search that writes its own trace. `rng=None` means no noise in the move order."""
 
@@ -226,8 +212,7 @@ class _Search:
     noise = 0.5  # standard deviation of the noise added to the log-distance from the target
     # False hits per miss line, as a multiple of the slip rate: catching one is the skill the model most lacked
     # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
-    # At 3x (was 2x) its uncaught false hits on countdown levels 2-5 fell from 12/23/42/28% to 3/3/12/12%.
-    false_hit_factor = 3.0
+    false_hit_factor = 2.0
 
     def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float):
         self.target = problem.meta["target"]
@@ -258,20 +243,6 @@ class _Search:
         return self.target in values or (len(values) > 1 and self.target in _reachable(values, False))
 
     def _order(self, items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
-        """The intuitive first move (`_first_order`), then the fixed order of the moves, cyclic from it."""
-        ranked = self._first_order(items)
-        if self.rng is None:
-            return ranked  # the reference answer: the shortest search
-        fixed = sorted(ranked, key=_fixed_key)
-        if len(items) == 2:
-            # The last two numbers: + - * / in that order, without an intuitive first move. A cycle starting at a
-            # random operator left the model no local sign of where it ends, and it went round it until the
-            # budget ran out (`try 30*1`, `try 30+1`, `try 30-1`, `try 30*1` …).
-            return fixed
-        k = fixed.index(ranked[0])
-        return fixed[k:] + fixed[:k]
-
-    def _first_order(self, items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
         """Closeness to the target plus noise; at a share of the states (`guide`) moves that can still reach the
         target come first, standing for the intuition a searcher has, so that traces stay short."""
         guided = self.rng is None or self.rng.random() < self.guide
@@ -296,7 +267,7 @@ class _Search:
         return moves
 
     def _dfs(self, items: tuple[_Item, ...]) -> _Item | None:
-        first, seen, last = True, set(), ""
+        first, seen = True, set()
         # A dead state is given up after a few tries, as a searcher abandons a branch that looks hopeless;
         # a live one is searched until the hit.
         tries = None if self._solvable(items) else (self.rng.randint(1, 2) if self.rng else 1)
@@ -311,9 +282,8 @@ class _Search:
             if self.lines >= self.max_lines:
                 return None
             if not first and self.need_back:
-                self._w(f"back to {' '.join(str(it.value) for it in items)} after {last}\n")
+                self._w(f"back to {' '.join(str(it.value) for it in items)}\n")
             first, self.need_back = False, False
-            last = f"{items[move[0]].value}{move[2]}{items[move[1]].value}"
             self.lines += 1
             found = self._write_move(items, move, child)
             if found is not None:
