@@ -42,7 +42,7 @@ def repeated_moves(thinking: str) -> int:
     seen, repeats = set(), 0
     for line in lines[1:]:
         if line.startswith("back to "):
-            # `after …` follows the state in the shipped model's traces, `tried …` in experiments/tried_list_sft.md
+            # `after …` follows the state in the traces of experiments/last_move_sft.md, `tried …` in tried_list_sft.md
             state = tuple(sorted(re.split(r" (?:after|tried) ", line[len("back to "):])[0].split()))
             continue
         move = _TRY.match(line)
