@@ -9,6 +9,7 @@ from transformers import LlamaConfig
 MODEL_SIZES: dict[str, tuple[int, int, int, int]] = {
     "test": (32, 2, 2, 64),
     "tiny": (256, 4, 8, 512),
+    "deep": (192, 6, 6, 512),
     "small": (384, 6, 8, 1024),
 }
 
