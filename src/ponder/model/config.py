@@ -5,7 +5,8 @@ from __future__ import annotations
 from transformers import LlamaConfig
 
 # name -> (hidden, layers, heads, ffn). "test" is for unit tests; "tiny" is the shipped size (about 3M
-# parameters, the size measured in shared/notes/countdown-feasibility.md to learn search traces on 2 cores).
+# parameters, the size measured in shared/notes/countdown-feasibility.md to learn search traces on 2 cores); "deep"
+# spends the same parameters on 6 narrower layers (measured, not shipped: benchmarks/results/experiments/deep_sft.md).
 MODEL_SIZES: dict[str, tuple[int, int, int, int]] = {
     "test": (32, 2, 2, 64),
     "tiny": (256, 4, 8, 512),
