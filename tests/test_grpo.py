@@ -50,7 +50,8 @@ def test_forced_tokens_carry_no_gradient(tiny_checkpoint):
 
 
 @pytest.mark.parametrize("kwargs", [{"group": 1}, {"lr": -1.0}, {"tasks": ("nope",)}, {"norm": "x"},
-                                    {"curriculum": ((0, (9,)),)}, {"process_weight": -1.0}])
+                                    {"curriculum": ((0, (9,)),)}, {"process_weight": -1.0},
+                                    {"negative_weight": -0.5}])
 def test_impossible_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         GRPOConfig(**kwargs)

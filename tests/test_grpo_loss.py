@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss
+from ponder.train.grpo_loss import group_advantages, informative_groups, policy_loss, weight_negatives
 
 
 def test_group_advantages_by_hand():
@@ -17,6 +17,15 @@ def test_group_advantages_by_hand():
     assert informative_groups(rewards).tolist() == [True, False]
     with pytest.raises(ValueError):
         group_advantages(torch.tensor([[1.0], [0.0]]))
+
+
+def test_weight_negatives_scales_only_negative_advantages():
+    adv = torch.tensor([[0.75, -0.25, -0.25, -0.25], [0.0, 0.0, 0.0, 0.0]])
+    assert torch.equal(weight_negatives(adv, 1.0), adv)
+    assert torch.allclose(weight_negatives(adv, 0.0), torch.tensor([[0.75, 0.0, 0.0, 0.0], [0.0] * 4]))
+    assert torch.allclose(weight_negatives(adv, 0.5)[0], torch.tensor([0.75, -0.125, -0.125, -0.125]))
+    with pytest.raises(ValueError):
+        weight_negatives(adv, -1.0)
 
 
 def test_policy_loss_by_hand():

@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     grpo.add_argument("--beta", type=float, default=g.beta, help=f"KL weight to the initial model (default {g.beta})")
     grpo.add_argument("--scale-std", action="store_true", help="divide advantages by the group std (GRPO; "
                                                                 "default off, as Dr. GRPO)")
+    grpo.add_argument("--negative-weight", type=float, default=g.negative_weight,
+                      help="multiply negative advantages by this: 1 is GRPO, 0 reinforces only right samples "
+                           "(RAFT, rejection-sampling fine-tuning); ponder's engine only "
+                           f"(default {g.negative_weight})")
     grpo.add_argument("--max-thinking", type=_count, default=g.max_thinking,
                       help=f"thinking budget while sampling (default {g.max_thinking})")
     grpo.add_argument("--tasks", type=_some_names, default=g.tasks,
@@ -356,6 +360,7 @@ def _train(args: argparse.Namespace) -> int:
 
         cfg = GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
                          updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
+                         negative_weight=args.negative_weight,
                          max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
                          tasks=args.tasks, curriculum=args.curriculum, temperature=args.temperature,
                          micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,

@@ -32,6 +32,7 @@ from ponder.train.grpo_loss import (
     informative_groups,
     policy_loss,
     sequence_logprobs,
+    weight_negatives,
 )
 from ponder.train.metrics_log import open_metrics
 from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
@@ -52,6 +53,7 @@ class GRPOConfig:
     clip_low: float = 0.2
     clip_high: float = 0.28
     scale_std: bool = False  # Dr. GRPO: no division by the group's std
+    negative_weight: float = 1.0  # scales negative advantages (0: reinforce right samples only)
     norm: str = "token"  # DAPO: normalise over all tokens; "sequence" for the original GRPO
     dynamic_sampling: bool = True  # skip groups whose rewards are all equal
     temperature: float = 0.7  # below 1 so that a 3M model slips less in long searches (not tuned)
@@ -84,8 +86,8 @@ class GRPOConfig:
             raise ValueError("steps, prompts and updates must be >= 1")
         if self.beta < 0 or self.clip_low < 0 or self.clip_high < 0 or self.temperature <= 0:
             raise ValueError("beta and clip ranges must be >= 0, temperature > 0")
-        if min(self.format_weight, self.process_weight, self.overlong_weight) < 0:
-            raise ValueError("reward weights must be >= 0")
+        if min(self.format_weight, self.process_weight, self.overlong_weight, self.negative_weight) < 0:
+            raise ValueError("reward weights and the negative weight must be >= 0")
         if self.norm not in ("token", "sequence"):
             raise ValueError(f"norm must be 'token' or 'sequence', got {self.norm!r}")
         for name in self.tasks:
@@ -203,7 +205,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
             model.eval()
             completions = generate(model, tokenizer, prompts, params)
             rewards, parts = _rewards(cfg, problems, completions, tokenizer)
-            adv = group_advantages(rewards, scale_std=cfg.scale_std)
+            adv = weight_negatives(group_advantages(rewards, scale_std=cfg.scale_std), cfg.negative_weight)
             keep = (informative_groups(rewards) if cfg.dynamic_sampling
                     else torch.ones(len(problems), dtype=torch.bool))
             rows = [i for i in range(len(prompts)) if keep[i // cfg.group]]

@@ -67,6 +67,8 @@ def trl_config(cfg: GRPOConfig, use_vllm: bool = False):
 def run_trl_grpo(cfg: GRPOConfig, resume: bool = False, use_vllm: bool = False, log=print) -> Path:
     """Train with TRL's GRPOTrainer; returns the final checkpoint folder (ponder's format, loadable by every
     ponder command). `resume` continues from the newest checkpoint-N folder TRL wrote in cfg.out."""
+    if cfg.negative_weight != 1.0:
+        raise ValueError("--negative-weight is ponder's own loop only: TRL's GRPOTrainer has no such option")
     trl = _require_trl()
     from datasets import Dataset
 
