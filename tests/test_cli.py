@@ -61,6 +61,8 @@ def test_ask_effort_none(tiny_checkpoint, capsys):
     (["train", "grpo", "--group", "1"], "at least 2"),
     (["train", "grpo", "--lr", "-0.1"], "learning rate"),
     (["train", "sft", "--lr", "-1"], "learning rate"),
+    (["train", "grpo", "--negative-weight", "-1"], "negative weight"),
+    (["train", "grpo", "--engine", "trl", "--negative-weight", "0"], "ponder's own loop only"),
 ])
 def test_impossible_training_configs_are_refused(argv, needle, capsys):
     assert main(argv) == 2
