@@ -26,9 +26,10 @@ def group_advantages(rewards: torch.Tensor, scale_std: bool = True, eps: float =
 
 def weight_negatives(advantages: torch.Tensor, weight: float) -> torch.Tensor:
     """Advantages with the negative ones multiplied by `weight` (1: GRPO; 0: only right samples are reinforced, as
-    RAFT / rejection-sampling fine-tuning). Why: with token-level normalisation a wrong sample that loops to the
-    budget carries two to three times the tokens of a right one, so most of the gradient pushes down tokens of long
-    wrong searches, nearly all of which are correct steps."""
+    RAFT / rejection-sampling fine-tuning). The idea: with token-level normalisation a wrong sample that loops to
+    the budget carries more tokens than a right one, so most of the gradient pushes down long wrong searches, whose
+    steps are mostly correct. Measured on the tiny model, 0 made it worse (it learned to stop searching early):
+    benchmarks/results/experiments/grpo_budget1024.md."""
     if weight < 0:
         raise ValueError(f"negative weight must be >= 0, got {weight}")
     return torch.where(advantages < 0, advantages * weight, advantages)
