@@ -47,7 +47,7 @@ def test_cut_examples_answer_directly_and_never_learn_to_stop(tokenizer):
 
 def _tiny(tmp_path, steps):
     return SFTConfig(out=str(tmp_path / "run"), size="test", steps=steps, batch_tokens=2048, max_len=256,
-                     pool=64, eval_every=0, save_every=2, warmup=1, bf16=False)
+                     short_rows=(128,), pool=64, eval_every=0, save_every=2, warmup=1, bf16=False)
 
 
 def test_sft_trains_and_resumes(tmp_path):
@@ -77,7 +77,8 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
 
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr": -1.0}, {"tasks": ("nope",)}, {"size": "huge"},
-                                    {"level_weights": (1, 1)}, {"direct_frac": 2.0}])
+                                    {"level_weights": (1, 1)}, {"direct_frac": 2.0},
+                                    {"short_rows": (700,)}, {"short_rows": (0,)}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)
@@ -116,3 +117,42 @@ def test_held_out_accuracy_covers_every_task_and_level(tiny_model):
     acc = held_out_accuracy(model, tok, ("arithmetic", "countdown"), n=1, seed=0, max_thinking=4)
     assert sorted(acc) == sorted(f"{t}:{lvl}" for t in ("arithmetic", "countdown") for lvl in range(1, 6))
     assert all(0.0 <= v <= 1.0 for v in acc.values())
+
+
+def test_a_step_in_width_micro_batches_has_the_gradient_of_one_padded_batch(tokenizer):
+    from transformers import LlamaForCausalLM
+
+    from ponder.model.config import model_config
+    from ponder.train.data import collate_packed, pack, pack_by_width
+    from ponder.train.sft import _train_step
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(model_config("test", len(tokenizer), 1, 2, 0))
+    rng = random.Random(3)
+    examples = [make_example(tokenizer, get_task(name), get_task(name).sample(rng, level), rng, direct, 0.0)
+                for name, level, direct in (("arithmetic", 1, True), ("countdown", 1, False),
+                                            ("arithmetic", 5, False), ("countdown", 3, False))]
+    micro = [collate_packed(rows, tokenizer.pad_token_id) for rows in pack_by_width(examples, (64, 128, 512))]
+    assert len(micro) >= 2, "the examples should span several widths"
+    loss = _train_step(model, micro, bf16=False)
+    split = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    whole = model(**collate_packed(pack(examples, 512), tokenizer.pad_token_id)).loss
+    whole.backward()
+    assert loss == pytest.approx(whole.item(), rel=1e-5)
+    assert all(torch.allclose(split[n], p.grad, atol=1e-6) for n, p in model.named_parameters())
+
+
+def test_steps_hold_at_most_their_budget_and_drop_the_partial_tail(tokenizer):
+    from ponder.train.data import Example, step_groups
+
+    examples = [Example([0] * n, [0] * n) for n in (5, 4, 3, 6, 2, 7, 8)]
+    groups = step_groups(examples, 10)
+    assert [[len(e.input_ids) for e in g] for g in groups] == [[5, 4], [3, 6], [2, 7]]  # [8] is the tail
+
+
+def test_rows_wider_than_every_width_are_refused(tokenizer):
+    from ponder.train.data import Example, pack_by_width
+
+    with pytest.raises(ValueError, match="does not fit"):
+        pack_by_width([Example([0] * 9, [0] * 9)], (4, 8))

@@ -35,6 +35,7 @@ from ponder.train.grpo_loss import (
     weight_negatives,
 )
 from ponder.train.metrics_log import open_metrics
+from ponder.train.precision import resolve_bf16
 from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
 
 STATE_FILE = "grpo_state.pt"
@@ -74,7 +75,7 @@ class GRPOConfig:
     save_every: int = 10
     eval_every: int = 50
     eval_n: int = 8
-    bf16: bool = True
+    bf16: bool | None = None  # bf16 autocast; None: where the hardware has bf16 (see ponder.train.precision)
     micro_batch_tokens: int = 4096  # padded tokens per forward/backward pass: bounds memory, same gradient
 
     def __post_init__(self) -> None:
@@ -189,6 +190,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
         opt.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
         log(f"resuming {cfg.out} at step {step}")
+    log(f"precision: {'bf16 autocast' if resolve_bf16(cfg.bf16) else 'float32'}")
     out.mkdir(parents=True, exist_ok=True)
     metrics = open_metrics(out / "metrics.jsonl", step)
     gen_params = GenerationParams(max_thinking=cfg.max_thinking, answer_budget=cfg.answer_budget,
@@ -252,9 +254,10 @@ def _update(cfg: GRPOConfig, model, reference, opt, prompts: list[list[int]], co
     chunks = [(idx, _batch([prompts[i] for i in idx], [completions[i] for i in idx], pad_id))
               for idx in _chunks(lengths, cfg.micro_batch_tokens)]
     total = sum(float(b["loss_mask"].sum()) for _, b in chunks) if cfg.norm == "token" else len(prompts)
+    bf16 = resolve_bf16(cfg.bf16)
 
     def logprobs(m, batch):
-        return sequence_logprobs(m, batch["input_ids"], batch["attention_mask"], cfg.bf16, cfg.temperature)
+        return sequence_logprobs(m, batch["input_ids"], batch["attention_mask"], bf16, cfg.temperature)
 
     with torch.no_grad():
         # with one update the sampling policy is the current one: its log-probabilities are logp.detach()

@@ -4,7 +4,9 @@ Follows the cold-start stage of DeepSeek-R1 at this machine's size: a deliberate
 `<think>…</think>answer` format, some examples in direct-answer form (`<think></think>answer`) so that answering
 without thinking exists, loss on assistant tokens only, slips masked. Departures: the model starts from random
 weights (no pretrained base), and the data is generated on the fly from seeded problem streams (train split only).
-Examples are packed into rows of `max_len` tokens (see ponder.train.data); a batch is `batch_tokens // max_len` rows.
+A step is a random run of examples of at most `batch_tokens` tokens, packed into rows of the narrowest width that
+holds each example (see ponder.train.data) and trained as one micro-batch per width, the loss averaged over all the
+step's learned tokens; so the step's gradient is the one a single padded batch of the same examples would give.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer
 from ponder.progress import progress_bar
 from ponder.tasks import TASKS, get_task
-from ponder.train.data import Example, collate_packed, make_example, pack
+from ponder.train.data import IGNORE, Example, collate_packed, make_example, pack_by_width, step_groups
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
+from ponder.train.precision import resolve_bf16
 
 STATE_FILE = "training_state.pt"
 
@@ -37,11 +40,14 @@ class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
     steps: int = 1800  # optimizer steps
-    batch_tokens: int = 12288  # tokens per batch (rows of max_len packed examples)
+    batch_tokens: int = 12288  # tokens per optimizer step (examples, unpadded)
     lr: float = 2e-3
     warmup: int = 100
     weight_decay: float = 0.01
-    max_len: int = 640  # row length; longer examples are dropped (a handful of very long searches)
+    max_len: int = 640  # the widest row; longer examples are dropped (a handful of very long searches)
+    # narrower rows for the examples that fit them: attention costs the square of the width (1.34x the tokens/s of
+    # 640 alone, measured: benchmarks/results/sft_throughput.json)
+    short_rows: tuple[int, ...] = (64, 128, 192, 320, 448)
     tasks: tuple[str, ...] = ("arithmetic", "countdown")
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
@@ -52,7 +58,7 @@ class SFTConfig:
     eval_every: int = 250  # steps between held-out accuracy checks (0: never)
     eval_n: int = 6  # held-out problems per task and level at each check
     save_every: int = 200  # steps between resumable checkpoints
-    bf16: bool = True  # bf16 autocast on CPU
+    bf16: bool | None = None  # bf16 autocast; None: where the hardware has bf16 (see ponder.train.precision)
     efforts: dict[str, int] = field(default_factory=lambda: PonderMeta().efforts)
 
     def __post_init__(self) -> None:
@@ -68,10 +74,16 @@ class SFTConfig:
             raise ValueError("level_weights needs five non-negative weights, not all zero")
         if not 0 <= self.direct_frac <= 1 or not 0 <= self.slip_rate < 1 or not 0 <= self.cut_frac <= 1:
             raise ValueError("direct_frac and cut_frac must be in [0, 1] and slip_rate in [0, 1)")
+        if any(not 0 < w < self.max_len for w in self.short_rows):
+            raise ValueError(f"short_rows must lie between 0 and max_len ({self.max_len}), got {self.short_rows}")
+
+    @property
+    def row_widths(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.short_rows) | {self.max_len}))
 
 
-def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[Example]]]:
-    """The batches of pool k: a deterministic function of (seed, k)."""
+def _pool_steps(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[list[Example]]]]:
+    """The steps of pool k, each a list of micro-batches (rows of one width): a deterministic function of (seed, k)."""
     rng = random.Random(f"sft:{cfg.seed}:{k}")
     examples: list[Example] = []
     while len(examples) < cfg.pool:
@@ -82,10 +94,20 @@ def _pool_batches(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[Example]]
         ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac)
         if len(ex.input_ids) <= cfg.max_len:
             examples.append(ex)
-    rows = pack(examples, cfg.max_len)
-    rng.shuffle(rows)
-    per_batch = max(1, cfg.batch_tokens // cfg.max_len)
-    return [rows[i:i + per_batch] for i in range(0, len(rows), per_batch)]
+    return [pack_by_width(group, cfg.row_widths) for group in step_groups(examples, cfg.batch_tokens)]
+
+
+def _train_step(model, micro_batches: list[dict[str, torch.Tensor]], bf16: bool) -> float:
+    """Forward and backward over a step's micro-batches; returns the step's mean loss per learned token."""
+    # Labels are shifted inside the model: position t is scored on token t + 1.
+    n_learned = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in micro_batches)
+    total = 0.0
+    for batch in micro_batches:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(**batch, num_items_in_batch=n_learned).loss  # the sum over this batch / n_learned
+        loss.backward()
+        total += loss.item()
+    return total
 
 
 def _lr(cfg: SFTConfig, step: int) -> float:
@@ -95,9 +117,9 @@ def _lr(cfg: SFTConfig, step: int) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
-def _meta(cfg: SFTConfig, evals: dict) -> PonderMeta:
+def _meta(cfg: SFTConfig, evals: dict, bf16: bool) -> PonderMeta:
     recipe = {"stage": "sft", "command": f"ponder train sft --out {cfg.out} --steps {cfg.steps} --seed {cfg.seed}",
-              "config": asdict(cfg)}
+              "config": asdict(cfg), "precision": "bf16 autocast" if bf16 else "float32"}
     return PonderMeta(efforts=dict(cfg.efforts), recipe=recipe, parent=None, eval=evals)
 
 
@@ -130,31 +152,32 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model {cfg.size}: {n_params / 1e6:.2f}M parameters; {cfg.steps} steps of {cfg.batch_tokens} tokens")
     out.mkdir(parents=True, exist_ok=True)
+    bf16 = resolve_bf16(cfg.bf16)
+    log(f"precision: {'bf16 autocast' if bf16 else 'float32'}"
+        + (" (chosen for this hardware; --bf16/--no-bf16 to force)" if cfg.bf16 is None else ""))
     metrics = open_metrics(out / "metrics.jsonl", step)
-    batches = _pool_batches(cfg, tokenizer, pool_k)
+    steps = _pool_steps(cfg, tokenizer, pool_k)
     model.train()
     real_tokens, t0 = 0, time.perf_counter()
     with progress_bar() as bar:
         task_id = bar.add_task("sft", total=cfg.steps, completed=step, info="")
         while step < cfg.steps:
-            if batch_i >= len(batches):
+            if batch_i >= len(steps):
                 pool_k, batch_i = pool_k + 1, 0
-                batches = _pool_batches(cfg, tokenizer, pool_k)
-            batch = collate_packed(batches[batch_i], tokenizer.pad_token_id)
+                steps = _pool_steps(cfg, tokenizer, pool_k)
+            micro_batches = [collate_packed(rows, tokenizer.pad_token_id) for rows in steps[batch_i]]
             batch_i += 1
             for group in opt.param_groups:
                 group["lr"] = _lr(cfg, step)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                loss = model(**batch).loss
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = _train_step(model, micro_batches, bf16)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            real_tokens += int((batch["input_ids"] != tokenizer.pad_token_id).sum())
+            real_tokens += sum(int((b["input_ids"] != tokenizer.pad_token_id).sum()) for b in micro_batches)
             tok_s = real_tokens / (time.perf_counter() - t0)
-            bar.update(task_id, completed=step, info=f"loss {loss.item():.3f}  {tok_s:,.0f} tok/s")
-            row = {"step": step, "loss": round(loss.item(), 4), "lr": _lr(cfg, step - 1), "tok_s": round(tok_s)}
+            bar.update(task_id, completed=step, info=f"loss {loss:.3f}  {tok_s:,.0f} tok/s")
+            row = {"step": step, "loss": round(loss, 4), "lr": _lr(cfg, step - 1), "tok_s": round(tok_s)}
             if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
                 model.eval()
                 acc = held_out_accuracy(model, tokenizer, cfg.tasks, n=cfg.eval_n, seed=cfg.seed)
@@ -168,6 +191,6 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
                 extra = {STATE_FILE: {"optimizer": opt.state_dict(), "step": step, "pool_k": pool_k,
                                       "batch_i": batch_i, "torch_rng": torch.get_rng_state(), "evals": evals,
                                       "config": asdict(cfg)}}
-                save_checkpoint(model, tokenizer, _meta(cfg, evals), out / "last", extra=extra)
+                save_checkpoint(model, tokenizer, _meta(cfg, evals, bf16), out / "last", extra=extra)
     metrics.close()
-    return save_checkpoint(model, tokenizer, _meta(cfg, evals), out / "final")
+    return save_checkpoint(model, tokenizer, _meta(cfg, evals, bf16), out / "final")

@@ -18,6 +18,7 @@ from pathlib import Path
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
 from ponder.tasks import get_task
 from ponder.train.grpo import GRPOConfig
+from ponder.train.precision import resolve_bf16
 from ponder.train.rewards import format_reward, outcome_reward, process_reward
 
 
@@ -58,7 +59,7 @@ def trl_config(cfg: GRPOConfig, use_vllm: bool = False):
         reward_weights=[1.0, cfg.format_weight, cfg.process_weight],
         shuffle_dataset=False,  # keep the curriculum's order
         chat_template_kwargs={"enable_thinking": True},
-        use_cpu=not torch.cuda.is_available(), bf16=cfg.bf16, gradient_checkpointing=False,
+        use_cpu=not torch.cuda.is_available(), bf16=resolve_bf16(cfg.bf16), gradient_checkpointing=False,
         use_vllm=use_vllm, save_steps=cfg.save_every, logging_steps=1, report_to="none", seed=cfg.seed,
         adam_beta2=0.99, weight_decay=0.0, max_grad_norm=1.0, disable_tqdm=False,
     )
