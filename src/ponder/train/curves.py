@@ -1,5 +1,6 @@
-"""Training curves of a GRPO run: reward and accuracy, held-out accuracy, and mean thinking length against step
-(DeepSeek-R1 reported that response length grows during RL; this plot shows what happens here)."""
+"""Training curves: of a GRPO run (reward and accuracy, held-out accuracy, and mean thinking length against step;
+DeepSeek-R1 reported that response length grows during RL, this plot shows what happens here), and of SFT runs side
+by side (loss and mean held-out accuracy against step)."""
 
 from __future__ import annotations
 
@@ -25,5 +26,32 @@ def plot_grpo(history: list[dict], path: Path, title: str = "GRPO") -> Path:
     a.legend(fontsize=8)
     if evals:
         b.legend(fontsize=7, ncol=2)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def smoothed(values: list[float], window: int) -> list[float]:
+    """Trailing mean over `window` values (fewer at the start): per-step SFT loss is too noisy to compare raw."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_sft_runs(runs: dict[str, list[dict]], path: Path, window: int = 50, title: str = "SFT runs") -> Path:
+    """Loss (trailing mean over `window` steps, log y) and mean held-out accuracy against step, a line per run."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, rows in runs.items():
+        a.plot([r["step"] for r in rows], smoothed([r["loss"] for r in rows], window), label=label, alpha=0.85)
+        evals = [(r["step"], r["held_out"]) for r in rows if "held_out" in r]
+        b.plot([s for s, _ in evals], [100 * sum(acc.values()) / len(acc) for _, acc in evals], marker="o",
+               label=label)
+    a.set(xlabel="step", ylabel=f"loss (mean of {window} steps)", title="training loss", yscale="log")
+    b.set(xlabel="step", ylabel="accuracy (%)", title="held-out accuracy, mean over tasks and levels (greedy)",
+          ylim=(-3, 103))
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.suptitle(title)
     return save_figure(fig, path)
