@@ -5,7 +5,8 @@ i.e. the same --steps, for the comparison to mean anything). Prints a Markdown t
 (loss and mean held-out accuracy against step), to --out. Example (the row-width check of this folder's results):
     python benchmarks/sft_curves.py \\
         "640 rows, bf16=benchmarks/results/experiments/sft_2200_steps_training_metrics.jsonl" \\
-        "six widths, float32=runs/sft-2200-rows/metrics.jsonl" --out experiments/row_widths_sft
+        "six widths, float32=benchmarks/results/experiments/row_widths_sft_training_metrics.jsonl" \\
+        --out experiments/row_widths_sft_curves
 """
 
 from __future__ import annotations

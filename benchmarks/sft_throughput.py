@@ -5,12 +5,13 @@ same initial weights: one warm-up step, then `--steps` timed ones; tokens/s coun
 layouts alternate within each repeat and ratios are taken per repeat against the one-width layout (640), since this
 machine is noisy. bf16 autocast is timed on `--bf16-steps` steps of the default layout (emulated bf16 is slow
 enough that one step says it). Writes benchmarks/results/sft_throughput.json. Reproduce with:
-    python benchmarks/sft_throughput.py --steps 4 --repeats 2
+    python benchmarks/sft_throughput.py --steps 4 --repeats 3 --bf16-steps 1
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import statistics
 import sys
@@ -32,12 +33,9 @@ LAYOUTS = {"640": (), "320+640": (320,), "160+320+640": (160, 320), "96+192+384+
            "64+128+192+320+448+640": (64, 128, 192, 320, 448)}
 
 
-def _time_steps(cfg: SFTConfig, tokenizer, state: dict, n: int, bf16: bool) -> tuple[int, float]:
-    """Tokens and seconds of n steps after one warm-up step, from the same initial weights every time."""
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(model_config(cfg.size, len(tokenizer), tokenizer.bos_token_id,
-                                          tokenizer.eos_token_id, tokenizer.pad_token_id))
-    model.load_state_dict(state)
+def _time_steps(cfg: SFTConfig, tokenizer, initial: LlamaForCausalLM, n: int, bf16: bool) -> tuple[int, float]:
+    """Tokens and seconds of n steps after one warm-up step, from a copy of the same initial model every time."""
+    model = copy.deepcopy(initial)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     steps = _pool_steps(cfg, tokenizer, 0)[: n + 1]
     tokens, seconds = 0, 0.0
@@ -65,13 +63,13 @@ def main() -> int:
     tokenizer = build_tokenizer()
     base = SFTConfig()
     torch.manual_seed(0)
-    state = LlamaForCausalLM(model_config(base.size, len(tokenizer), tokenizer.bos_token_id,
-                                          tokenizer.eos_token_id, tokenizer.pad_token_id)).state_dict()
+    initial = LlamaForCausalLM(model_config(base.size, len(tokenizer), tokenizer.bos_token_id,
+                                            tokenizer.eos_token_id, tokenizer.pad_token_id))
     runs: dict[str, list[float]] = {name: [] for name in LAYOUTS}
     ratios: dict[str, list[float]] = {name: [] for name in LAYOUTS}
     for r in range(args.repeats):
         for name, short in LAYOUTS.items():
-            tokens, seconds = _time_steps(replace(base, short_rows=short), tokenizer, state, args.steps, False)
+            tokens, seconds = _time_steps(replace(base, short_rows=short), tokenizer, initial, args.steps, False)
             runs[name].append(tokens / seconds)
             print(f"repeat {r + 1}: {name:>16}  {tokens / seconds:7,.0f} tok/s  ({seconds / args.steps:.2f} s/step)",
                   file=sys.stderr)
@@ -88,8 +86,8 @@ def main() -> int:
                            "ratio_to_640": round(statistics.median(ratios[name]), 2)} for name, v in runs.items()},
     }
     if args.bf16_steps:
-        fp32 = _time_steps(base, tokenizer, state, args.bf16_steps, False)
-        bf16 = _time_steps(base, tokenizer, state, args.bf16_steps, True)
+        fp32 = _time_steps(base, tokenizer, initial, args.bf16_steps, False)
+        bf16 = _time_steps(base, tokenizer, initial, args.bf16_steps, True)
         doc["bf16_autocast"] = {"layout": default, "steps": args.bf16_steps,
                                 "seconds_per_step": round(bf16[1] / args.bf16_steps, 2),
                                 "float32_seconds_per_step": round(fp32[1] / args.bf16_steps, 2),

@@ -125,10 +125,11 @@ def step_groups(examples: list[Example], budget: int) -> list[list[Example]]:
 def pack_by_width(examples: list[Example], widths: tuple[int, ...]) -> list[list[list[Example]]]:
     """Micro-batches of one step: each example in the narrowest of `widths` that holds it, packed first-fit
     decreasing within that width; one list of rows per width used, narrowest first."""
+    ascending = sorted(widths)
     by_width: dict[int, list[Example]] = {}
     for ex in examples:
         n = len(ex.input_ids)
-        width = next((w for w in sorted(widths) if n <= w), None)
+        width = next((w for w in ascending if n <= w), None)
         if width is None:
             raise ValueError(f"an example of {n} tokens does not fit the widest row ({max(widths)})")
         by_width.setdefault(width, []).append(ex)

@@ -35,7 +35,7 @@ from ponder.train.grpo_loss import (
     weight_negatives,
 )
 from ponder.train.metrics_log import open_metrics
-from ponder.train.precision import resolve_bf16
+from ponder.train.precision import precision_line, resolve_bf16
 from ponder.train.rewards import format_reward, outcome_parts, overlong_penalty, process_reward
 
 STATE_FILE = "grpo_state.pt"
@@ -190,7 +190,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
         opt.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
         log(f"resuming {cfg.out} at step {step}")
-    log(f"precision: {'bf16 autocast' if resolve_bf16(cfg.bf16) else 'float32'}")
+    log(precision_line(cfg.bf16))
     out.mkdir(parents=True, exist_ok=True)
     metrics = open_metrics(out / "metrics.jsonl", step)
     gen_params = GenerationParams(max_thinking=cfg.max_thinking, answer_budget=cfg.answer_budget,

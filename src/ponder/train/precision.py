@@ -25,3 +25,10 @@ def native_bf16() -> bool:
 def resolve_bf16(requested: bool | None) -> bool:
     """The bf16 autocast setting to use: the caller's choice, or `native_bf16()` when it is None."""
     return native_bf16() if requested is None else requested
+
+
+def precision_line(requested: bool | None) -> str:
+    """The log line a training run starts with: the precision it uses and whether it was chosen for the hardware."""
+    used = "bf16 autocast" if resolve_bf16(requested) else "float32"
+    chosen = " (chosen for this hardware; --bf16/--no-bf16 to force)" if requested is None else ""
+    return f"precision: {used}{chosen}"

@@ -30,7 +30,7 @@ from ponder.tasks import TASKS, get_task
 from ponder.train.data import IGNORE, Example, collate_packed, make_example, pack_by_width, step_groups
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
-from ponder.train.precision import resolve_bf16
+from ponder.train.precision import precision_line, resolve_bf16
 
 STATE_FILE = "training_state.pt"
 
@@ -153,8 +153,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     log(f"model {cfg.size}: {n_params / 1e6:.2f}M parameters; {cfg.steps} steps of {cfg.batch_tokens} tokens")
     out.mkdir(parents=True, exist_ok=True)
     bf16 = resolve_bf16(cfg.bf16)
-    log(f"precision: {'bf16 autocast' if bf16 else 'float32'}"
-        + (" (chosen for this hardware; --bf16/--no-bf16 to force)" if cfg.bf16 is None else ""))
+    log(precision_line(cfg.bf16))
     metrics = open_metrics(out / "metrics.jsonl", step)
     steps = _pool_steps(cfg, tokenizer, pool_k)
     model.train()
