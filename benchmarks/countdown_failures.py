@@ -7,7 +7,10 @@ Causes, in the order they are tested:
   twice), so it went round in circles;
 - cut: the thinking budget ran out (without a repeated move);
 - other: the thinking ended without a passing check and without a loop.
-Also counted over all problems: wrong steps (`check_steps` flags at least one line) and mean thinking tokens.
+Also counted over all problems: wrong steps (`check_steps` flags at least one line), mean thinking tokens, and how
+the search used its first level: moves tried from the starting numbers per problem (`root moves`; a search that
+never backs up to them tries one) and problems where at least one of those moves left numbers that can still make
+the target (`live root`; the rest searched dead branches only).
 Same held-out problems as sft_accuracy.py for the same seed and n.
 
 Writes benchmarks/results/countdown_failures.json and .md. Reproduce the committed figures with:
@@ -24,6 +27,7 @@ from collections import Counter
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
+from ponder.tasks.countdown import can_reach
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
 
@@ -55,6 +59,24 @@ def repeated_moves(thinking: str) -> int:
         if left:
             state = tuple(sorted(left.group(1).split()))
     return repeats
+
+
+def root_children(problem: Problem, thinking: str) -> list[list[int]]:
+    """The numbers left by each move tried from the starting numbers, in order."""
+    root = sorted(problem.meta["numbers"])
+    state, out = root, []
+    for line in thinking.split("\n")[1:]:
+        if line.startswith("back to "):
+            back = re.match(r"back to ([\d ]+)", line)
+            state = sorted(int(x) for x in back.group(1).split()) if back else []
+            continue
+        left = re.search(r"^try .* left ([\d ]+)$", line)
+        if left:
+            child = [int(x) for x in left.group(1).split()]
+            if state == root:
+                out.append(child)
+            state = sorted(child)
+    return out
 
 
 def cause(task, problem: Problem, thinking: str, answer: str, thinking_tokens: int, budget: int) -> str:
@@ -96,8 +118,12 @@ def main() -> int:
         counts = Counter(cause(task, p, o.thinking, o.answer, o.thinking_tokens, args.max_thinking)
                          for p, o in zip(problems, outs, strict=True))
         wrong_steps = sum(not all(task.check_steps(p, o.thinking)) for p, o in zip(problems, outs, strict=True))
+        roots = [root_children(p, o.thinking) for p, o in zip(problems, outs, strict=True)]
+        live = sum(any(can_reach(c, p.meta["target"], p.meta["rule"] == "all") for c in r)
+                   for p, r in zip(problems, roots, strict=True))
         row = {"level": level, **{c: counts[c] for c in CAUSES}, "wrong_steps": wrong_steps,
-               "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1)}
+               "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1),
+               "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live}
         rows.append(row)
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k != "level"), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking,
@@ -110,11 +136,13 @@ def main() -> int:
 def markdown_table(doc: dict) -> str:
     head = (f"Countdown failures of `{doc['model']}`, greedy, thinking budget {doc['max_thinking']} tokens, "
             f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
-            "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking |\n"
-            "|---|" + "---|" * (len(CAUSES) + 2) + "\n")
+            "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root |\n"
+            "|---|" + "---|" * (len(CAUSES) + 4) + "\n")
     return head + "".join(
         f"| {r['level']} | " + " | ".join(str(r[c]) for c in CAUSES)
-        + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']} |\n" for r in doc["results"])
+        + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']}"
+        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} |\n"  # results written before these columns
+        for r in doc["results"])
 
 
 if __name__ == "__main__":

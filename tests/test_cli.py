@@ -61,6 +61,9 @@ def test_ask_effort_none(tiny_checkpoint, capsys):
     (["train", "grpo", "--group", "1"], "at least 2"),
     (["train", "grpo", "--lr", "-0.1"], "learning rate"),
     (["train", "sft", "--lr", "-1"], "learning rate"),
+    (["train", "sft", "--countdown-guide", "2"], "countdown_guide"),
+    (["train", "sft", "--init", "no-such-model"], "no model 'no-such-model'"),
+    (["train", "sft", "--short-rows", "64,900"], "short_rows"),
     (["train", "grpo", "--negative-weight", "-1"], "negative weight"),
     (["train", "grpo", "--engine", "trl", "--negative-weight", "0"], "ponder's own loop only"),
 ])

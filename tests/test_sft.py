@@ -1,5 +1,6 @@
+import json
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -78,7 +79,8 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr": -1.0}, {"tasks": ("nope",)}, {"size": "huge"},
                                     {"level_weights": (1, 1)}, {"direct_frac": 2.0},
-                                    {"short_rows": (700,)}, {"short_rows": (0,)}])
+                                    {"short_rows": (700,)}, {"short_rows": (0,)}, {"countdown_guide": -0.1},
+                                    {"init": "no-such-model"}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)
@@ -156,3 +158,27 @@ def test_rows_wider_than_every_width_are_refused(tokenizer):
 
     with pytest.raises(ValueError, match="does not fit"):
         pack_by_width([Example([0] * 9, [0] * 9)], (4, 8))
+
+
+def test_init_continues_a_checkpoint_and_the_recipe_reproduces_the_flags(tmp_path):
+    from safetensors.torch import load_file
+
+    first = run_sft(replace(_tiny(tmp_path, 2), out=str(tmp_path / "a")), log=lambda m: None)
+    cfg = replace(_tiny(tmp_path, 2), out=str(tmp_path / "b"), init=str(first), countdown_guide=0.0, lr=5e-4)
+    second = run_sft(cfg, log=lambda m: None)
+    a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
+    meta = json.loads((second / "ponder.json").read_text())
+    assert meta["parent"] == str(first)
+    command = meta["recipe"]["command"]
+    assert f"--init {first}" in command and "--countdown-guide 0.0" in command and "--lr 0.0005" in command
+    assert "--short-rows 128" in command and "--no-bf16" in command and "--seed" not in command
+
+
+def test_a_run_resumes_after_options_were_added_at_their_defaults(tmp_path):
+    from ponder.train.sft import _config_changes
+
+    cfg = _tiny(tmp_path, 2)
+    saved = {k: v for k, v in asdict(cfg).items() if k not in ("init", "countdown_guide")}  # an older run's config
+    assert _config_changes(saved, cfg) == []
+    assert _config_changes(saved, replace(cfg, countdown_guide=0.0)) == ["countdown_guide"]

@@ -166,3 +166,20 @@ def test_subtraction_borrows_after_the_column_is_computed():
     assert "5-0-0=5 6-9-0=-3 +10=7 9-8-1=0" in trace
     assert all(ar.check_steps(p, trace))
     assert ar.check_steps(p, trace.replace("+10=7", "+10=8")).count(False) == 1
+
+
+def test_countdown_guide_shapes_traces_not_problems():
+    from ponder.tasks.countdown import CountdownTask
+
+    guided, plain = CountdownTask(guide=1.0), CountdownTask(guide=0.0)
+    problems = plain.sample_many(0, 5, 40)
+    assert problems == guided.sample_many(0, 5, 40)
+    backs = {}
+    for name, task in (("guided", guided), ("plain", plain)):
+        traces = [task.trace(p, random.Random(i), 0.0) for i, p in enumerate(problems)]
+        assert all(task.verify(p, task.answer_from_trace(p, t)).correct for p, t in zip(problems, traces, strict=True))
+        backs[name] = sum(t.count("back to") for t in traces)
+    # the oracle's order finds solvable moves first; plain closeness order backs up from more dead ends
+    assert backs["plain"] > 2 * backs["guided"]
+    with pytest.raises(ValueError, match="guide"):
+        CountdownTask(guide=1.5)

@@ -149,11 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = SFTConfig()
     sft.add_argument("--out", default=defaults.out, help=f"run folder (default {defaults.out})")
     sft.add_argument("--size", default=defaults.size, help=f"model size (default {defaults.size})")
+    sft.add_argument("--init", default=None,
+                     help="continue training this checkpoint (a shipped model name or a folder) instead of "
+                          "starting from random weights; --size is then ignored")
     sft.add_argument("--steps", type=_positive_int, default=defaults.steps,
                      help=f"optimizer steps (default {defaults.steps})")
     sft.add_argument("--batch-tokens", type=_positive_int, default=defaults.batch_tokens,
                      help=f"padded tokens per batch (default {defaults.batch_tokens})")
     sft.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default {defaults.lr})")
+    sft.add_argument("--warmup", type=_positive_int, default=defaults.warmup,
+                     help=f"steps of linear warm-up before the cosine decay (default {defaults.warmup})")
+    sft.add_argument("--max-len", type=_count, default=defaults.max_len,
+                     help=f"widest row in tokens; longer examples are left out (default {defaults.max_len})")
+    sft.add_argument("--short-rows", type=_budgets, default=defaults.short_rows,
+                     help="narrower row widths, comma-separated, each below --max-len "
+                          f"(default {','.join(map(str, defaults.short_rows))})")
+    sft.add_argument("--countdown-guide", type=float, default=defaults.countdown_guide,
+                     help="share of countdown search states whose trace tries the moves that can still reach the "
+                          f"target first, an oracle's intuition; 0 gives plain closeness order (default "
+                          f"{defaults.countdown_guide})")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -386,9 +400,10 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     from ponder.train.sft import SFTConfig, run_sft
 
-    cfg = SFTConfig(out=args.out, size=args.size, steps=args.steps, batch_tokens=args.batch_tokens, lr=args.lr,
-                    seed=args.seed, eval_every=args.eval_every, save_every=max(1, args.save_every),
-                    bf16=args.bf16)
+    cfg = SFTConfig(out=args.out, size=args.size, init=args.init, steps=args.steps, batch_tokens=args.batch_tokens,
+                    lr=args.lr, warmup=args.warmup, max_len=args.max_len, short_rows=args.short_rows,
+                    countdown_guide=args.countdown_guide, seed=args.seed, eval_every=args.eval_every,
+                    save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)
     return 0

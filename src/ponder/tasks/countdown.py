@@ -93,8 +93,26 @@ def _reachable(values: tuple[int, ...], every: bool) -> frozenset[int]:
     return frozenset(out)
 
 
+def can_reach(values: list[int], target: int, every: bool) -> bool:
+    """Whether `target` can still be made from `values` (all of them if `every`, else any subset, one number
+    included) with positive integer steps up to MAX_VALUE: the search's notion of a live state."""
+    key = tuple(sorted(values))
+    if every:
+        return target in _reachable(key, True)
+    return target in key or (len(key) > 1 and target in _reachable(key, False))
+
+
 class CountdownTask(Task):
+    """`guide` is the share of search states where the solver's trace tries the moves that can still reach the target
+    first (an oracle's intuition; the rest of the states follow closeness to the target plus noise, which the model
+    can compute). It shapes training traces only: problems and verdicts do not depend on it."""
+
     name = "countdown"
+
+    def __init__(self, guide: float = 0.75):
+        if not 0.0 <= guide <= 1.0:
+            raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
+        self.guide = guide
 
     def sample(self, rng: random.Random, level: int) -> Problem:
         check_level(level)
@@ -154,7 +172,7 @@ class CountdownTask(Task):
 
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
-        return _Search(problem, rng, slip_rate).run()
+        return _Search(problem, rng, slip_rate, self.guide).run()
 
     def answer_from_trace(self, problem: Problem, thinking: str) -> str:
         """The expression the trace's last passing check verified (the search may find another solution than the
@@ -208,13 +226,13 @@ class _Search:
     """Depth-first search that writes its own trace. `rng=None` means no noise in the move order."""
 
     max_lines = 400
-    guide = 0.75  # share of states where solvable moves come first
     noise = 0.5  # standard deviation of the noise added to the log-distance from the target
     # False hits per miss line, as a multiple of the slip rate: catching one is the skill the model most lacked
     # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
     false_hit_factor = 2.0
 
-    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float):
+    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float, guide: float = 0.75):
+        self.guide = guide  # share of states where solvable moves come first
         self.target = problem.meta["target"]
         self.every = problem.meta["rule"] == "all"
         self.numbers = problem.meta["numbers"]
@@ -237,10 +255,7 @@ class _Search:
         return self.spans
 
     def _solvable(self, child: tuple[_Item, ...]) -> bool:
-        values = tuple(sorted(it.value for it in child))
-        if self.every:
-            return self.target in _reachable(values, True)
-        return self.target in values or (len(values) > 1 and self.target in _reachable(values, False))
+        return can_reach([it.value for it in child], self.target, self.every)
 
     def _order(self, items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
         """Closeness to the target plus noise; at a share of the states (`guide`) moves that can still reach the

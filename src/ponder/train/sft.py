@@ -15,18 +15,19 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
 from transformers import LlamaForCausalLM
 
-from ponder.model.checkpoint import PonderMeta, save_checkpoint
+from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
 from ponder.model.config import MODEL_SIZES, model_config
 from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer
 from ponder.progress import progress_bar
-from ponder.tasks import TASKS, get_task
+from ponder.tasks import Task, get_task
+from ponder.tasks.countdown import CountdownTask
 from ponder.train.data import IGNORE, Example, collate_packed, make_example, pack_by_width, step_groups
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
@@ -39,6 +40,7 @@ STATE_FILE = "training_state.pt"
 class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
+    init: str | None = None  # start from this checkpoint (a shipped name or a folder) instead of random weights
     steps: int = 1800  # optimizer steps
     batch_tokens: int = 12288  # tokens per optimizer step (examples, unpadded)
     lr: float = 2e-3
@@ -52,6 +54,7 @@ class SFTConfig:
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
+    countdown_guide: float = 0.75  # share of countdown search states whose trace tries solvable moves first
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -74,6 +77,10 @@ class SFTConfig:
             raise ValueError("level_weights needs five non-negative weights, not all zero")
         if not 0 <= self.direct_frac <= 1 or not 0 <= self.slip_rate < 1 or not 0 <= self.cut_frac <= 1:
             raise ValueError("direct_frac and cut_frac must be in [0, 1] and slip_rate in [0, 1)")
+        if self.init is not None:
+            resolve_model(self.init)  # an unknown name or a folder without a checkpoint fails before training
+        if not 0 <= self.countdown_guide <= 1:
+            raise ValueError(f"countdown_guide must be in [0, 1], got {self.countdown_guide}")
         if any(not 0 < w < self.max_len for w in self.short_rows):
             raise ValueError(f"short_rows must lie between 0 and max_len ({self.max_len}), got {self.short_rows}")
 
@@ -81,13 +88,42 @@ class SFTConfig:
     def row_widths(self) -> tuple[int, ...]:
         return tuple(sorted(set(self.short_rows) | {self.max_len}))
 
+    def command(self) -> str:
+        """The `ponder train sft` command line that gives this config (every field that differs from the default)."""
+        flags = [f"--out {self.out}"]
+        for f in fields(self):
+            value, default = getattr(self, f.name), f.default
+            if f.name in _NOT_FLAGS or f.name == "out" or value == default:
+                continue
+            if isinstance(value, bool):
+                flags.append(f"--{'' if value else 'no-'}{f.name.replace('_', '-')}")
+            elif isinstance(value, tuple):
+                flags.append(f"--{f.name.replace('_', '-')} {','.join(map(str, value))}")
+            else:
+                flags.append(f"--{f.name.replace('_', '-')} {value}")
+        return "ponder train sft " + " ".join(flags)
+
+
+# Config fields without a `ponder train sft` flag: they keep their defaults on the command line.
+_NOT_FLAGS = {"tasks", "level_weights", "direct_frac", "slip_rate", "cut_frac", "pool", "eval_n", "efforts",
+              "weight_decay"}
+
+
+def _tasks(cfg: SFTConfig) -> dict[str, Task]:
+    """The task families as this config writes their traces (countdown's guide may differ from the registry's)."""
+    out = {name: get_task(name) for name in cfg.tasks}
+    if "countdown" in out and cfg.countdown_guide != out["countdown"].guide:
+        out["countdown"] = CountdownTask(guide=cfg.countdown_guide)
+    return out
+
 
 def _pool_steps(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[list[Example]]]]:
     """The steps of pool k, each a list of micro-batches (rows of one width): a deterministic function of (seed, k)."""
     rng = random.Random(f"sft:{cfg.seed}:{k}")
+    tasks = _tasks(cfg)
     examples: list[Example] = []
     while len(examples) < cfg.pool:
-        task = TASKS[rng.choice(cfg.tasks)]
+        task = tasks[rng.choice(cfg.tasks)]
         level = rng.choices(range(1, 6), weights=cfg.level_weights)[0]
         problem = task.sample_split(rng, level, "train")
         direct = rng.random() < cfg.direct_frac
@@ -118,9 +154,16 @@ def _lr(cfg: SFTConfig, step: int) -> float:
 
 
 def _meta(cfg: SFTConfig, evals: dict, bf16: bool) -> PonderMeta:
-    recipe = {"stage": "sft", "command": f"ponder train sft --out {cfg.out} --steps {cfg.steps} --seed {cfg.seed}",
-              "config": asdict(cfg), "precision": "bf16 autocast" if bf16 else "float32"}
-    return PonderMeta(efforts=dict(cfg.efforts), recipe=recipe, parent=None, eval=evals)
+    recipe = {"stage": "sft", "command": cfg.command(), "config": asdict(cfg),
+              "precision": "bf16 autocast" if bf16 else "float32"}
+    return PonderMeta(efforts=dict(cfg.efforts), recipe=recipe, parent=cfg.init, eval=evals)
+
+
+def _config_changes(saved: dict, cfg: SFTConfig) -> list[str]:
+    """Fields where `cfg` differs from the config a run was started with; a field the run predates counts as its
+    default, so runs started before a new option was added still resume."""
+    defaults = asdict(SFTConfig())
+    return [k for k, v in asdict(cfg).items() if saved.get(k, defaults[k]) != v]
 
 
 def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
@@ -135,8 +178,15 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     if resume and (last / STATE_FILE).exists():
         model = LlamaForCausalLM.from_pretrained(last, dtype=torch.float32)
         state = torch.load(last / STATE_FILE, weights_only=False)
-        if state["config"] != asdict(cfg):
-            raise ValueError(f"{last} was written with another config; resume with the same flags or a new --out")
+        changed = _config_changes(state["config"], cfg)
+        if changed:
+            raise ValueError(f"{last} was written with another config ({', '.join(changed)} differ); resume with "
+                             "the same flags or a new --out")
+    elif cfg.init is not None:
+        model, init_tokenizer, _, folder = load_checkpoint(cfg.init)
+        if init_tokenizer.get_vocab() != tokenizer.get_vocab():
+            raise ValueError(f"{folder} has another tokenizer than ponder's; --init needs a ponder checkpoint")
+        model.train()
     else:
         config = model_config(cfg.size, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
                               tokenizer.pad_token_id)
