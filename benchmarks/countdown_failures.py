@@ -38,13 +38,11 @@ _TRY = re.compile(r"try (\d+[-+*/]\d+)=")
 _PASSED = re.compile(r"check ([^:\n]+):[^\n]* ok")
 
 
-def repeated_moves(thinking: str) -> int:
-    """Moves tried again from a state (a multiset of numbers) they had already been tried from."""
-    lines = thinking.split("\n")
-    goal = re.match(r"goal \d+ \w+ ([\d ]+)", lines[0]) if lines else None
-    state = tuple(sorted(goal.group(1).split())) if goal else ()
-    seen, repeats = set(), 0
-    for line in lines[1:]:
+def tried_moves(thinking: str, start: tuple[str, ...]) -> list[tuple[tuple[str, ...], str, tuple[str, ...] | None]]:
+    """Each move the search tried, in order: (the state it was tried from, the move, the numbers it left or None),
+    states as sorted multisets of the numbers' texts, starting from `start` and following `left …` and `back to …`."""
+    state, out = tuple(sorted(start)), []
+    for line in thinking.split("\n")[1:]:
         if line.startswith("back to "):
             # `after …` follows the state in the traces of experiments/last_move_sft.md, `tried …` in tried_list_sft.md
             state = tuple(sorted(re.split(r" (?:after|tried) ", line[len("back to "):])[0].split()))
@@ -52,31 +50,29 @@ def repeated_moves(thinking: str) -> int:
         move = _TRY.match(line)
         if move is None:
             continue
-        key = (state, move.group(1))
-        repeats += key in seen
-        seen.add(key)
         left = re.search(r" left ([\d ]+)$", line)
-        if left:
-            state = tuple(sorted(left.group(1).split()))
+        child = tuple(left.group(1).split()) if left else None
+        out.append((state, move.group(1), child))
+        if child is not None:
+            state = tuple(sorted(child))
+    return out
+
+
+def repeated_moves(thinking: str) -> int:
+    """Moves tried again from a state (a multiset of numbers) they had already been tried from."""
+    goal = re.match(r"goal \d+ \w+ ([\d ]+)", thinking)
+    seen, repeats = set(), 0
+    for state, move, _ in tried_moves(thinking, tuple(goal.group(1).split()) if goal else ()):
+        repeats += (state, move) in seen
+        seen.add((state, move))
     return repeats
 
 
 def root_children(problem: Problem, thinking: str) -> list[list[int]]:
     """The numbers left by each move tried from the starting numbers, in order."""
-    root = sorted(problem.meta["numbers"])
-    state, out = root, []
-    for line in thinking.split("\n")[1:]:
-        if line.startswith("back to "):
-            back = re.match(r"back to ([\d ]+)", line)
-            state = sorted(int(x) for x in back.group(1).split()) if back else []
-            continue
-        left = re.search(r"^try .* left ([\d ]+)$", line)
-        if left:
-            child = [int(x) for x in left.group(1).split()]
-            if state == root:
-                out.append(child)
-            state = sorted(child)
-    return out
+    root = tuple(sorted(str(n) for n in problem.meta["numbers"]))
+    return [[int(x) for x in child] for state, _, child in tried_moves(thinking, root)
+            if state == root and child is not None]
 
 
 def cause(task, problem: Problem, thinking: str, answer: str, thinking_tokens: int, budget: int) -> str:

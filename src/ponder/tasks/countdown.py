@@ -25,6 +25,9 @@ from ponder.tasks.base import Problem, Span, Task, Verdict, check_level
 from ponder.tasks.expression import ExpressionError, parse_expression
 
 MAX_VALUE = 999
+# Share of search states whose trace tries the moves that can still reach the target first (the shipped traces';
+# plain closeness order, 0, was measured worse: benchmarks/results/experiments/guide0_finetune.md).
+DEFAULT_GUIDE = 0.75
 RULE_TEXT = {
     "some": "Use each number at most once, with + - * / and parentheses.",
     "all": "Use every number exactly once, with + - * / and parentheses.",
@@ -109,7 +112,7 @@ class CountdownTask(Task):
 
     name = "countdown"
 
-    def __init__(self, guide: float = 0.75):
+    def __init__(self, guide: float = DEFAULT_GUIDE):
         if not 0.0 <= guide <= 1.0:
             raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
         self.guide = guide
@@ -231,7 +234,7 @@ class _Search:
     # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
     false_hit_factor = 2.0
 
-    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float, guide: float = 0.75):
+    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float, guide: float = DEFAULT_GUIDE):
         self.guide = guide  # share of states where solvable moves come first
         self.target = problem.meta["target"]
         self.every = problem.meta["rule"] == "all"

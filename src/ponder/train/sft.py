@@ -27,7 +27,7 @@ from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer
 from ponder.progress import progress_bar
 from ponder.tasks import Task, get_task
-from ponder.tasks.countdown import CountdownTask
+from ponder.tasks.countdown import DEFAULT_GUIDE, CountdownTask
 from ponder.train.data import IGNORE, Example, collate_packed, make_example, pack_by_width, step_groups
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
@@ -54,7 +54,7 @@ class SFTConfig:
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
-    countdown_guide: float = 0.75  # share of countdown search states whose trace tries solvable moves first
+    countdown_guide: float = DEFAULT_GUIDE  # share of countdown search states whose trace tries solvable moves first
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
