@@ -80,7 +80,7 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr": -1.0}, {"tasks": ("nope",)}, {"size": "huge"},
                                     {"level_weights": (1, 1)}, {"direct_frac": 2.0},
                                     {"short_rows": (700,)}, {"short_rows": (0,)}, {"countdown_guide": -0.1},
-                                    {"init": "no-such-model"}])
+                                    {"unlikelihood": -1.0}, {"init": "no-such-model"}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)
@@ -136,7 +136,7 @@ def test_a_step_in_width_micro_batches_has_the_gradient_of_one_padded_batch(toke
                                             ("arithmetic", 5, False), ("countdown", 3, False))]
     micro = [collate_packed(rows, tokenizer.pad_token_id) for rows in pack_by_width(examples, (64, 128, 512))]
     assert len(micro) >= 2, "the examples should span several widths"
-    loss = _train_step(model, micro, bf16=False)
+    loss, _ = _train_step(model, micro, bf16=False)
     split = {n: p.grad.clone() for n, p in model.named_parameters()}
     model.zero_grad()
     whole = model(**collate_packed(pack(examples, 512), tokenizer.pad_token_id)).loss
@@ -182,3 +182,97 @@ def test_a_run_resumes_after_options_were_added_at_their_defaults(tmp_path):
     saved = {k: v for k, v in asdict(cfg).items() if k not in ("init", "countdown_guide")}  # an older run's config
     assert _config_changes(saved, cfg) == []
     assert _config_changes(saved, replace(cfg, countdown_guide=0.0)) == ["countdown_guide"]
+
+
+def test_avoided_tokens_sit_on_learned_positions_and_differ_from_the_label(tokenizer):
+    task = get_task("countdown")
+    rng = random.Random(4)
+    examples = [make_example(tokenizer, task, p, rng, direct=False, slip_rate=0.04)
+                for p in task.sample_many(2, 4, 30, split="train")]
+    pairs = [(ex, pos, tid) for ex in examples for pos, tid in ex.avoid]
+    assert len(pairs) > 20
+    for ex, pos, tid in pairs:
+        assert ex.labels[pos] != IGNORE and ex.labels[pos] != tid
+        # the place is a move's number or operator, right after `try `, a number or an operator
+        assert tokenizer.decode([ex.input_ids[pos - 1]]) in {" ", "+", "-", "*", "/"} or \
+            tokenizer.decode([ex.input_ids[pos - 1]]).isdigit()
+    direct = make_example(tokenizer, task, task.sample_many(2, 4, 1, split="train")[0], rng, True, 0.0)
+    assert direct.avoid == ()
+
+
+def test_unlikelihood_adds_minus_log_one_minus_p_of_each_avoided_token(tokenizer):
+    from transformers import LlamaForCausalLM
+
+    from ponder.model.config import model_config
+    from ponder.train.data import avoid_index, collate_packed, pack
+    from ponder.train.sft import _train_step
+
+    task = get_task("countdown")
+    rng = random.Random(5)
+    examples = [make_example(tokenizer, task, p, rng, direct=False, slip_rate=0.0)
+                for p in task.sample_many(1, 3, 12, split="train")]
+    rows = pack([e for e in examples if len(e.input_ids) <= 512], 512)
+    batch, avoid = collate_packed(rows, tokenizer.pad_token_id), avoid_index(rows)
+    assert len(avoid) > 0 and avoid.shape[1] == 3
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(model_config("test", len(tokenizer), 1, 2, 0))
+    loss, [(p_sum, count)] = _train_step(model, [batch], bf16=False, avoid=[avoid], unlikelihood=2.0)
+    got = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    n_learned = int((batch["labels"][:, 1:] != IGNORE).sum())
+    out = model(**batch, num_items_in_batch=n_learned)
+    probs = torch.stack([out.logits[r, t - 1].softmax(-1)[tok] for r, t, tok in avoid.tolist()])
+    (out.loss - 2.0 * torch.log(1 - probs).sum() / n_learned).backward()
+    assert loss == pytest.approx(out.loss.item(), rel=1e-5) and count == len(avoid)
+    assert p_sum == pytest.approx(probs.sum().item(), rel=1e-4)
+    assert all(torch.allclose(got[n], p.grad, atol=1e-6) for n, p in model.named_parameters())
+    model.zero_grad()
+    _train_step(model, [batch], bf16=False, avoid=[avoid], unlikelihood=0.0)
+    assert not all(torch.allclose(got[n], p.grad, atol=1e-6) for n, p in model.named_parameters())
+
+
+def test_a_repeat_example_avoids_the_token_that_first_repeats_a_move(tokenizer):
+    from ponder.tasks import Problem
+    from ponder.train.own_repeats import repeat_example
+
+    task = get_task("countdown")
+    problem = Problem("countdown", 2, "Using the numbers 10, 1, 3, make 20. Use each number at most once, with + - * "
+                      "/ and parentheses.", "10*(3-1)", {"numbers": [10, 1, 3], "target": 20, "rule": "some"})
+    thinking = ("goal 20 some 10 1 3\ntry 10+1=11 vs 20 no left 3 11\ntry 11+3=14 vs 20 no\nback to 10 1 3\n"
+                "try 10+3=13 vs 20 no left 1 13\ntry 13+1=14 vs 20 no\nback to 10 1 3\ntry 10+1=11 vs 20 no")
+    # 10+1 and 10+3 are searched: `10+` leads only to repeats, so `+` is the first token to avoid
+    offset, token = task.first_repeat(problem, thinking)
+    assert token == "+" and thinking[:offset].endswith("back to 10 1 3\ntry 10")
+    ex = repeat_example(tokenizer, task, problem, thinking)
+    assert all(label == IGNORE for label in ex.labels)  # nothing of the model's own text is learned
+    (pos, tid), = ex.avoid
+    assert pos == len(ex.input_ids) - 1 and tokenizer.decode([tid]) == "+"
+    assert tokenizer.decode(ex.input_ids[:pos]).endswith("<think>" + thinking[:offset])
+    assert task.first_repeat(problem, thinking.replace("back to 10 1 3\ntry 10+1", "back to 10 1 3\ntry 3-1")) is None
+    # a made-up state ends the replay: nothing after it counts as a repeat
+    assert task.first_repeat(problem, thinking.replace("back to 10 1 3\ntry 10+3", "back to 9 9\ntry 9+9")) is None
+    assert get_task("arithmetic").first_repeat(problem, thinking) is None
+
+
+def test_own_repeats_join_every_step_of_their_round_and_are_logged(tmp_path, tokenizer, monkeypatch):
+    import ponder.train.sft as sft
+    from ponder.tasks import Problem
+    from ponder.train.own_repeats import repeat_example
+
+    problem = Problem("countdown", 2, "Using the numbers 10, 1, 3, make 20. Use each number at most once, with + - * "
+                      "/ and parentheses.", "10*(3-1)", {"numbers": [10, 1, 3], "target": 20, "rule": "some"})
+    thinking = "goal 20 some 10 1 3\ntry 10+1=11 vs 20 no left 3 11\ntry 11+3=14 vs 20 no\nback to 10 1 3\ntry 10+1=11"
+    rounds = []
+
+    def fake_own(model, tok, task, rng, n, weights, max_len):
+        rounds.append(n)
+        return [repeat_example(tok, task, problem, thinking)]
+
+    monkeypatch.setattr(sft, "own_repeat_examples", fake_own)
+    cfg = replace(_tiny(tmp_path, 4), unlikelihood=1.0, repeat_every=2, repeat_problems=4)
+    run_sft(cfg, log=lambda m: None)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rounds == [4, 4] and [r.get("own_repeats") for r in rows] == [0.25, None, 0.25, None]
+    assert all(0.0 < r["own_avoid_p"] < 1.0 for r in rows)
+    with pytest.raises(ValueError, match="repeat_every needs"):
+        replace(cfg, unlikelihood=0.0)

@@ -29,3 +29,20 @@ def test_effort_none_and_a_small_budget(capsys):
     assert main(["ask", "What is 482 * 317?", "--budget", "40", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["thinking_tokens"] <= 40 and doc["answer"] and doc["finish_reason"] == "thinking_budget"
+
+
+def test_the_shipped_models_own_searches_give_repeat_examples():
+    import random
+
+    from ponder.model.checkpoint import load_checkpoint
+    from ponder.tasks import get_task
+    from ponder.train.data import IGNORE
+    from ponder.train.own_repeats import own_repeat_examples
+
+    model, tok, _, _ = load_checkpoint("ponder-tiny-sft")
+    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(0), 16, (1, 1, 1, 1, 1), 256)
+    assert examples, "a third of its searches repeat a move (benchmarks/results/countdown_failures.md)"
+    for ex in examples:
+        (pos, tid), = ex.avoid
+        assert pos == len(ex.input_ids) - 1 <= 255 and all(label == IGNORE for label in ex.labels)
+        assert tok.decode([tid]) in set("+-*/") or tok.decode([tid]).isdigit()

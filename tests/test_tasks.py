@@ -183,3 +183,62 @@ def test_countdown_guide_shapes_traces_not_problems():
     assert backs["plain"] > 2 * backs["guided"]
     with pytest.raises(ValueError, match="guide"):
         CountdownTask(guide=1.5)
+
+
+def test_countdown_repeat_tokens_lead_only_to_searched_states():
+    from ponder.tasks.countdown import _Item, _repeat_tokens
+
+    items = tuple(_Item(v, str(v), 3) for v in (10, 1, 3))
+    after_10_plus_1 = {(3, 11)}
+    # writing `10+3` after 10+1 was searched: only `1` in the second number's place would repeat it
+    assert _repeat_tokens(items, (0, 2, "+", 13), after_10_plus_1) == ((), (), ("1",))
+    assert _repeat_tokens(items, (0, 2, "+", 13), set()) == ((), (), ())
+    # 10+1 10-1 10*1 10+3 10-3 searched: after `10`, + and - lead only to searched states; after `10*`, 1 does
+    searched = {(3, 11), (3, 9), (3, 10), (1, 13), (1, 7)}
+    assert _repeat_tokens(items, (0, 2, "*", 30), searched) == ((), ("+", "-"), ("1",))
+
+
+def _child(state: list[int], a: int, op: str, b: int) -> tuple[int, ...]:
+    rest = list(state)
+    rest.remove(a)
+    rest.remove(b)
+    value = {"+": a + b, "-": a - b, "*": a * b, "/": a // b if b and a % b == 0 else -1}[op]
+    return tuple(sorted(rest + [value]))
+
+
+def test_countdown_avoided_tokens_would_repeat_a_move_written_earlier():
+    """Replays the trace text (numbers left, back lines): an avoided second number gives numbers left that a move
+    written earlier from the same numbers gave, so the model is only ever taught not to repeat itself."""
+    task = get_task("countdown")
+    checked = 0
+    for level in (2, 3, 4, 5):
+        for p in task.sample_many(3, level, 60, split="train"):
+            spans = task.trace_spans(p, random.Random(p.prompt), 0.04)
+            state = sorted(p.meta["numbers"])
+            searched: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+            text, done = "", 0
+            for k, s in enumerate(spans):
+                if s.avoid and s.text.endswith("="):  # the second number's place: a, op written just before
+                    a, op = int(spans[k - 2].text), spans[k - 1].text
+                    for x in s.avoid:
+                        assert _child(state, a, op, int(x)) in searched.get(tuple(state), set()), text[-200:]
+                        checked += 1
+                text += s.text
+                while "\n" in text[done:]:  # replay each line once it is complete
+                    end = text.index("\n", done)
+                    line, done = text[done:end], end + 1
+                    state = _replay_line(line, state, searched)
+    assert checked > 50
+
+
+def _replay_line(line: str, state: list[int], searched: dict) -> list[int]:
+    import re
+
+    if line.startswith("back to "):
+        return sorted(int(v) for v in line[len("back to "):].split())
+    move = re.match(r"try (\d+)([-+*/])(\d+)=", line)
+    if move:
+        a, op, b = int(move[1]), move[2], int(move[3])
+        searched.setdefault(tuple(state), set()).add(_child(state, a, op, b))
+    left = re.search(r" left ([\d ]+)$", line)  # on the try line, or after a caught false hit
+    return sorted(int(v) for v in left[1].split()) if left else state

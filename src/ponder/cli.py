@@ -169,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="share of countdown search states whose trace tries the moves that can still reach the "
                           f"target first, an oracle's intuition; 0 gives plain closeness order (default "
                           f"{defaults.countdown_guide})")
+    sft.add_argument("--unlikelihood", type=float, default=defaults.unlikelihood,
+                     help="weight of the unlikelihood loss on tokens that would repeat a countdown move already "
+                          "tried from the same numbers (the loops of countdown_failures.md); 0 turns it off "
+                          f"(default {defaults.unlikelihood})")
+    sft.add_argument("--repeat-every", type=_positive_int, default=defaults.repeat_every,
+                     help="every N steps, decode countdown training problems with the current weights and add the "
+                          "token where each search first repeats a move as an unlikelihood target (needs "
+                          f"--unlikelihood; 0: never; default {defaults.repeat_every})")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -403,8 +411,9 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = SFTConfig(out=args.out, size=args.size, init=args.init, steps=args.steps, batch_tokens=args.batch_tokens,
                     lr=args.lr, warmup=args.warmup, max_len=args.max_len, short_rows=args.short_rows,
-                    countdown_guide=args.countdown_guide, seed=args.seed, eval_every=args.eval_every,
-                    save_every=max(1, args.save_every), bf16=args.bf16)
+                    countdown_guide=args.countdown_guide, unlikelihood=args.unlikelihood,
+                    repeat_every=args.repeat_every, seed=args.seed,
+                    eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)
     return 0

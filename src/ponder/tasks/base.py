@@ -2,7 +2,9 @@
 
 A trace is built as spans of text, each flagged learnable or not: deliberate slips that the trace then corrects
 are shown to the model in context but never trained on (their loss is masked), so the model learns to notice and
-fix a slip without learning to make one.
+fix a slip without learning to make one. A span may also name `avoid`: text that would repeat work the trace has
+already done if written where the span begins (a countdown move already tried from the same numbers); SFT can push
+its probability down (unlikelihood training), which the next-token loss alone does not.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Span:
-    """A piece of a trace; `learn=False` marks text shown in context but masked out of the loss."""
+    """A piece of a trace; `learn=False` marks text shown in context but masked out of the loss; `avoid` lists
+    single-token continuations that should not start where this span starts (each leads only to repeated work)."""
 
     text: str
     learn: bool = True
+    avoid: tuple[str, ...] = ()
 
 
 class Task:
@@ -75,6 +79,11 @@ class Task:
         """The answer a trace arrives at; training examples end with it, so that the answer follows from the
         thinking. Tasks whose problems have several right answers override this."""
         return problem.answer
+
+    def first_repeat(self, problem: Problem, thinking: str) -> tuple[int, str] | None:
+        """Where a thinking text first commits to repeating work it has already done (character offset and the
+        token written there), for the unlikelihood loss on a model's own searches; None for tasks without search."""
+        return None
 
     def answer_key(self, problem: Problem, answer_text: str) -> str:
         """A key that is equal for answers the verifier cannot tell apart (for majority voting)."""

@@ -183,6 +183,9 @@ class CountdownTask(Task):
         passed = [m["expr"] for m in _CHECK.finditer(thinking) if m["verdict"] == "ok"]
         return passed[-1] if passed else problem.answer
 
+    def first_repeat(self, problem: Problem, thinking: str) -> tuple[int, str] | None:
+        return first_repeat(problem, thinking)
+
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         target = problem.meta["target"]
         ok: list[bool] = []
@@ -296,6 +299,7 @@ class _Search:
             signature = tuple(sorted(it.value for it in child))
             if signature in seen:  # equal numbers give the same state twice: search it once
                 continue
+            avoid = _repeat_tokens(items, move, seen)
             seen.add(signature)
             if self.lines >= self.max_lines:
                 return None
@@ -303,16 +307,18 @@ class _Search:
                 self._w(f"back to {' '.join(str(it.value) for it in items)}\n")
             first, self.need_back = False, False
             self.lines += 1
-            found = self._write_move(items, move, child)
+            found = self._write_move(items, move, child, avoid)
             if found is not None:
                 return found
         return None
 
-    def _write_move(self, items: tuple[_Item, ...], move: tuple[int, int, str, int],
-                    child: tuple[_Item, ...]) -> _Item | None:
+    def _write_move(self, items: tuple[_Item, ...], move: tuple[int, int, str, int], child: tuple[_Item, ...],
+                    avoid: tuple[tuple[str, ...], ...]) -> _Item | None:
         i, j, op, c = move
         a, b = items[i].value, items[j].value
-        self._w(f"try {a}{op}{b}=")
+        self._w("try ")
+        for piece, repeats in zip((str(a), op, f"{b}="), avoid, strict=True):
+            self.spans.append(Span(piece, avoid=repeats))
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = c + self.rng.choice([-2, -1, 1, 2, 10])
             if wrong > 0 and wrong != c:
@@ -365,6 +371,72 @@ class _Search:
         self._w("yes", learn=False)
         self._w(f"\ncheck {item.expr}: {self._steps(item.expr)} vs {self.target} bad\n")
         self._w(f"Wait, {item.value} vs {self.target} no")
+
+
+def _repeat_tokens(items: tuple[_Item, ...], move: tuple[int, int, str, int],
+                   searched: set[tuple[int, ...]]) -> tuple[tuple[str, ...], ...]:
+    """For each token of the move as written (first number, operator, second number): the other tokens that could
+    stand there, after the same tokens before it, and lead only to moves whose numbers left were already searched
+    from this state. Writing one of them would repeat work, which is the loop the model falls into at 3-4 numbers
+    (benchmarks/results/countdown_failures.md): these are the targets of SFT's unlikelihood loss."""
+    if not searched:
+        return ((), (), ())
+    written = [(str(items[m[0]].value), m[2], str(items[m[1]].value),
+                tuple(sorted(it.value for it in _apply(items, m))) in searched) for m in _moves(items)]
+    actual = (str(items[move[0]].value), move[2], str(items[move[1]].value))
+    out = []
+    for k in range(3):
+        leads_to_repeat: dict[str, bool] = {}
+        for w in written:
+            if w[:k] == actual[:k] and w[k] != actual[k]:
+                leads_to_repeat[w[k]] = leads_to_repeat.get(w[k], True) and w[3]
+        out.append(tuple(sorted(t for t, repeat in leads_to_repeat.items() if repeat)))
+    return tuple(out)
+
+
+_TRY_LINE = re.compile(r"try (?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=")
+_LEFT = re.compile(r" left (?P<numbers>[\d ]+)$")
+
+
+def first_repeat(problem: Problem, thinking: str) -> tuple[int, str] | None:
+    """Where a search's thinking first commits to a repeated move: the character offset of the first token after
+    which every move it can still become leaves numbers already searched from the same numbers, and that token's
+    text; None if no move repeats. The thinking is replayed line by line (`left …` moves down, `back to …` returns),
+    and the replay stops at the first line that does not fit the numbers it has: past a made-up state the notion
+    of a repeat means nothing. The on-policy counterpart of `_repeat_tokens`, for the model's own searches."""
+    state = tuple(sorted(problem.meta["numbers"]))
+    searched: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+    pos = 0
+    for line in thinking.split("\n"):
+        start, pos = pos, pos + len(line) + 1
+        if line.startswith("back to "):
+            try:
+                back = tuple(sorted(int(v) for v in line[len("back to "):].split()))
+            except ValueError:
+                return None
+            if back not in searched:  # a state the search never left from
+                return None
+            state = back
+            continue
+        move = _TRY_LINE.match(line)
+        if move is None:
+            continue
+        items = tuple(_Item(v, str(v), 3) for v in state)
+        options = [(str(items[m[0]].value), m[2], str(items[m[1]].value),
+                    tuple(sorted(it.value for it in _apply(items, m)))) for m in _moves(items)]
+        written = (move["a"], move["op"], move["b"])
+        chosen = [o for o in options if o[:3] == written]
+        if not chosen:
+            return None  # not a move of these numbers
+        done = searched.setdefault(state, set())
+        for k in range(3):
+            if all(o[3] in done for o in options if o[:k + 1] == written[:k + 1]):
+                return start + move.start(("a", "op", "b")[k]), written[k]
+        done.add(chosen[0][3])
+        left = _LEFT.search(line)
+        if left is not None:
+            state = tuple(sorted(int(v) for v in left["numbers"].split()))
+    return None
 
 
 def _strip_parens(s: str) -> str:

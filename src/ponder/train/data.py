@@ -28,6 +28,9 @@ IGNORE = -100
 class Example:
     input_ids: list[int]
     labels: list[int]
+    # (position, token id): tokens the model should not predict at that position (a trace span's `avoid`), for the
+    # unlikelihood loss; position indexes input_ids like labels do
+    avoid: tuple[tuple[int, int], ...] = ()
 
 
 def prompt_ids(tokenizer, prompt: str) -> list[int]:
@@ -59,10 +62,13 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     spans += [Span(answer + tokenizer.eos_token)]
     text = "".join(s.text for s in spans)
     masked = []  # character ranges not to learn
+    avoid_at = []  # (character position, pieces to avoid there)
     pos = 0
     for s in spans:
         if not s.learn:
             masked.append((pos, pos + len(s.text)))
+        elif s.avoid:
+            avoid_at.append((pos, s.avoid))
         pos += len(s.text)
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     completion = enc["input_ids"]
@@ -73,7 +79,17 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     # The opening <think> is forced by the engine at inference, so it is not learned either.
     labels[0] = IGNORE
     prompt = prompt_ids(tokenizer, problem.prompt)
-    return Example(prompt + completion, [IGNORE] * len(prompt) + labels)
+    token_at = {start: i for i, (start, _) in enumerate(enc["offset_mapping"])}
+    avoid = []
+    for char_pos, pieces in avoid_at:
+        i = token_at.get(char_pos)
+        if i is None or labels[i] == IGNORE:
+            continue  # a span that does not start a learned token (a cut trace's last word)
+        for piece in pieces:
+            ids = tokenizer(piece, add_special_tokens=False)["input_ids"]
+            if len(ids) == 1 and ids[0] != labels[i]:
+                avoid.append((len(prompt) + i, ids[0]))
+    return Example(prompt + completion, [IGNORE] * len(prompt) + labels, tuple(avoid))
 
 
 def _prefix(spans: list[Span], length: int) -> list[Span]:
@@ -82,7 +98,7 @@ def _prefix(spans: list[Span], length: int) -> list[Span]:
     for s in spans:
         if length <= 0:
             break
-        out.append(Span(s.text[:length], s.learn))
+        out.append(Span(s.text[:length], s.learn, s.avoid))
         length -= len(s.text)
     return out
 
@@ -134,6 +150,17 @@ def pack_by_width(examples: list[Example], widths: tuple[int, ...]) -> list[list
             raise ValueError(f"an example of {n} tokens does not fit the widest row ({max(widths)})")
         by_width.setdefault(width, []).append(ex)
     return [pack(by_width[w], w) for w in sorted(by_width)]
+
+
+def avoid_index(rows: list[list[Example]]) -> torch.Tensor:
+    """The examples' avoided tokens as (row, position, token id) in the layout of `collate_packed`: (N, 3)."""
+    out = []
+    for i, row in enumerate(rows):
+        start = 0
+        for e in row:
+            out.extend((i, start + pos, tid) for pos, tid in e.avoid)
+            start += len(e.input_ids)
+    return torch.tensor(out, dtype=torch.long).reshape(-1, 3)
 
 
 def collate_packed(rows: list[list[Example]], pad_id: int) -> dict[str, torch.Tensor]:

@@ -28,9 +28,19 @@ from ponder.model.tokenizer import build_tokenizer
 from ponder.progress import progress_bar
 from ponder.tasks import Task, get_task
 from ponder.tasks.countdown import DEFAULT_GUIDE, CountdownTask
-from ponder.train.data import IGNORE, Example, collate_packed, make_example, pack_by_width, step_groups
+from ponder.train.data import (
+    IGNORE,
+    Example,
+    avoid_index,
+    collate_packed,
+    make_example,
+    pack,
+    pack_by_width,
+    step_groups,
+)
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
+from ponder.train.own_repeats import own_repeat_examples
 from ponder.train.precision import precision_line, resolve_bf16
 
 STATE_FILE = "training_state.pt"
@@ -55,6 +65,15 @@ class SFTConfig:
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
     countdown_guide: float = DEFAULT_GUIDE  # share of countdown search states whose trace tries solvable moves first
+    # Weight of the unlikelihood loss (Welleck et al. 2020) on the tokens a trace marks `avoid`: those that would
+    # repeat a countdown move already tried from the same numbers. The next-token loss alone teaches which move the
+    # solver took, never that a tried one is wrong, and the model went round in circles (countdown_failures.md).
+    unlikelihood: float = 0.0
+    # Every this many steps (0: never), decode `repeat_problems` countdown training problems with the current
+    # weights; the token where each search first repeats a move is an unlikelihood target in every step until the
+    # next round (ponder.train.own_repeats): the model's own loops, which clean traces never show.
+    repeat_every: int = 0
+    repeat_problems: int = 64
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -81,6 +100,12 @@ class SFTConfig:
             resolve_model(self.init)  # an unknown name or a folder without a checkpoint fails before training
         if not 0 <= self.countdown_guide <= 1:
             raise ValueError(f"countdown_guide must be in [0, 1], got {self.countdown_guide}")
+        if not self.unlikelihood >= 0:
+            raise ValueError(f"unlikelihood must be >= 0, got {self.unlikelihood}")
+        if self.repeat_every < 0 or self.repeat_problems < 1:
+            raise ValueError("repeat_every must be >= 0 and repeat_problems >= 1")
+        if self.repeat_every and (self.unlikelihood == 0 or "countdown" not in self.tasks):
+            raise ValueError("repeat_every needs unlikelihood > 0 and the countdown task")
         if any(not 0 < w < self.max_len for w in self.short_rows):
             raise ValueError(f"short_rows must lie between 0 and max_len ({self.max_len}), got {self.short_rows}")
 
@@ -106,7 +131,7 @@ class SFTConfig:
 
 # Config fields without a `ponder train sft` flag: they keep their defaults on the command line.
 _NOT_FLAGS = {"tasks", "level_weights", "direct_frac", "slip_rate", "cut_frac", "pool", "eval_n", "efforts",
-              "weight_decay"}
+              "weight_decay", "repeat_problems"}
 
 
 def _tasks(cfg: SFTConfig) -> dict[str, Task]:
@@ -133,17 +158,38 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[list[Exampl
     return [pack_by_width(group, cfg.row_widths) for group in step_groups(examples, cfg.batch_tokens)]
 
 
-def _train_step(model, micro_batches: list[dict[str, torch.Tensor]], bf16: bool) -> float:
-    """Forward and backward over a step's micro-batches; returns the step's mean loss per learned token."""
+def _train_step(model, micro_batches: list[dict[str, torch.Tensor]], bf16: bool,
+                avoid: list[torch.Tensor] | None = None,
+                unlikelihood: float = 0.0) -> tuple[float, list[tuple[float, int]]]:
+    """Forward and backward over a step's micro-batches. Returns the step's mean next-token loss per learned token
+    and, per micro-batch, the summed probability the model gave its avoided tokens and how many there were.
+
+    `avoid` holds each micro-batch's (row, position, token) triples (`avoid_index`); with `unlikelihood` > 0 each
+    adds -log(1 - p(token)) at its position to the loss, per learned token like the next-token loss."""
     # Labels are shifted inside the model: position t is scored on token t + 1.
     n_learned = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in micro_batches)
-    total = 0.0
-    for batch in micro_batches:
+    total, avoided = 0.0, []
+    for k, batch in enumerate(micro_batches):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = model(**batch, num_items_in_batch=n_learned).loss  # the sum over this batch / n_learned
-        loss.backward()
+            out = model(**batch, num_items_in_batch=n_learned)  # loss: the sum over this batch / n_learned
+        loss = out.loss
         total += loss.item()
-    return total
+        idx = avoid[k] if avoid is not None else None
+        if idx is not None and len(idx):
+            logits = out.logits[idx[:, 0], idx[:, 1] - 1].float()  # the position before predicts the token
+            p = logits.log_softmax(-1).gather(1, idx[:, 2:3]).squeeze(1).exp()
+            avoided.append((float(p.detach().sum()), len(idx)))
+            if unlikelihood > 0:
+                loss = loss + unlikelihood * -torch.log1p(-p.clamp(max=1 - 1e-6)).sum() / n_learned
+        else:
+            avoided.append((0.0, 0))
+        loss.backward()
+    return total, avoided
+
+
+def _mean_p(avoided: list[tuple[float, int]]) -> float | None:
+    n = sum(count for _, count in avoided)
+    return round(sum(p for p, _ in avoided) / n, 4) if n else None
 
 
 def _lr(cfg: SFTConfig, step: int) -> float:
@@ -206,6 +252,8 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     log(precision_line(cfg.bf16))
     metrics = open_metrics(out / "metrics.jsonl", step)
     steps = _pool_steps(cfg, tokenizer, pool_k)
+    countdown = _tasks(cfg).get("countdown")
+    own: list[Example] | None = None  # this round's repeat examples (cfg.repeat_every)
     model.train()
     real_tokens, t0 = 0, time.perf_counter()
     with progress_bar() as bar:
@@ -215,11 +263,23 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
                 pool_k, batch_i = pool_k + 1, 0
                 steps = _pool_steps(cfg, tokenizer, pool_k)
             micro_batches = [collate_packed(rows, tokenizer.pad_token_id) for rows in steps[batch_i]]
+            avoid = [avoid_index(rows) for rows in steps[batch_i]]
+            fresh = cfg.repeat_every and (step % cfg.repeat_every == 0 or own is None)
+            if fresh:
+                # seeded by the round's first step, so a run resumed mid-round finds the same problems
+                round_start = step - step % cfg.repeat_every
+                own = own_repeat_examples(model, tokenizer, countdown,
+                                          random.Random(f"repeats:{cfg.seed}:{round_start}"), cfg.repeat_problems,
+                                          cfg.level_weights, cfg.max_len)
+            if own:  # every step of the round trains them, as one more micro-batch
+                rows = pack(own, cfg.max_len)
+                micro_batches.append(collate_packed(rows, tokenizer.pad_token_id))
+                avoid.append(avoid_index(rows))
             batch_i += 1
             for group in opt.param_groups:
                 group["lr"] = _lr(cfg, step)
             opt.zero_grad(set_to_none=True)
-            loss = _train_step(model, micro_batches, bf16)
+            loss, avoided = _train_step(model, micro_batches, bf16, avoid, cfg.unlikelihood)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
@@ -227,6 +287,15 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
             tok_s = real_tokens / (time.perf_counter() - t0)
             bar.update(task_id, completed=step, info=f"loss {loss:.3f}  {tok_s:,.0f} tok/s")
             row = {"step": step, "loss": round(loss, 4), "lr": _lr(cfg, step - 1), "tok_s": round(tok_s)}
+            # mean probability of a token that would repeat a countdown move: in the solver's traces, and where the
+            # model's own searches first repeated one (the last micro-batch, in a round)
+            traces_p, own_p = _mean_p(avoided[:-1] if own else avoided), _mean_p(avoided[-1:]) if own else None
+            if traces_p is not None:
+                row["avoid_p"] = traces_p
+            if own_p is not None:
+                row["own_avoid_p"] = own_p
+            if fresh:
+                row["own_repeats"] = round(len(own) / cfg.repeat_problems, 3)  # share of its searches that repeat
             if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
                 model.eval()
                 acc = held_out_accuracy(model, tokenizer, cfg.tasks, n=cfg.eval_n, seed=cfg.seed)
