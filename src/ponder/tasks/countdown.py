@@ -373,6 +373,19 @@ class _Search:
         self._w(f"Wait, {item.value} vs {self.target} no")
 
 
+def _written_moves(items: tuple[_Item, ...]) -> list[tuple[str, str, str, tuple[int, ...]]]:
+    """Every move from `items` as a trace writes it, (first number, operator, second number), with the numbers it
+    leaves (sorted): the unit in which repeats are told apart."""
+    return [(str(items[m[0]].value), m[2], str(items[m[1]].value),
+             tuple(sorted(it.value for it in _apply(items, m)))) for m in _moves(items)]
+
+
+def _only_repeats(options: list[tuple[str, str, str, tuple[int, ...]]], prefix: tuple[str, ...],
+                  searched: set[tuple[int, ...]]) -> bool:
+    """Whether every move written with these first tokens leaves numbers already searched from this state."""
+    return all(o[3] in searched for o in options if o[:len(prefix)] == prefix)
+
+
 def _repeat_tokens(items: tuple[_Item, ...], move: tuple[int, int, str, int],
                    searched: set[tuple[int, ...]]) -> tuple[tuple[str, ...], ...]:
     """For each token of the move as written (first number, operator, second number): the other tokens that could
@@ -381,17 +394,12 @@ def _repeat_tokens(items: tuple[_Item, ...], move: tuple[int, int, str, int],
     (benchmarks/results/countdown_failures.md): these are the targets of SFT's unlikelihood loss."""
     if not searched:
         return ((), (), ())
-    written = [(str(items[m[0]].value), m[2], str(items[m[1]].value),
-                tuple(sorted(it.value for it in _apply(items, m))) in searched) for m in _moves(items)]
+    options = _written_moves(items)
     actual = (str(items[move[0]].value), move[2], str(items[move[1]].value))
-    out = []
-    for k in range(3):
-        leads_to_repeat: dict[str, bool] = {}
-        for w in written:
-            if w[:k] == actual[:k] and w[k] != actual[k]:
-                leads_to_repeat[w[k]] = leads_to_repeat.get(w[k], True) and w[3]
-        out.append(tuple(sorted(t for t, repeat in leads_to_repeat.items() if repeat)))
-    return tuple(out)
+    return tuple(
+        tuple(sorted(t for t in {o[k] for o in options if o[:k] == actual[:k]} - {actual[k]}
+                     if _only_repeats(options, actual[:k] + (t,), searched)))
+        for k in range(3))
 
 
 _TRY_LINE = re.compile(r"try (?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=")
@@ -421,16 +429,14 @@ def first_repeat(problem: Problem, thinking: str) -> tuple[int, str] | None:
         move = _TRY_LINE.match(line)
         if move is None:
             continue
-        items = tuple(_Item(v, str(v), 3) for v in state)
-        options = [(str(items[m[0]].value), m[2], str(items[m[1]].value),
-                    tuple(sorted(it.value for it in _apply(items, m)))) for m in _moves(items)]
+        options = _written_moves(tuple(_Item(v, str(v), 3) for v in state))
         written = (move["a"], move["op"], move["b"])
         chosen = [o for o in options if o[:3] == written]
         if not chosen:
             return None  # not a move of these numbers
         done = searched.setdefault(state, set())
         for k in range(3):
-            if all(o[3] in done for o in options if o[:k + 1] == written[:k + 1]):
+            if _only_repeats(options, written[:k + 1], done):
                 return start + move.start(("a", "op", "b")[k]), written[k]
         done.add(chosen[0][3])
         left = _LEFT.search(line)

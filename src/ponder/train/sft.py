@@ -253,7 +253,9 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     metrics = open_metrics(out / "metrics.jsonl", step)
     steps = _pool_steps(cfg, tokenizer, pool_k)
     countdown = _tasks(cfg).get("countdown")
-    own: list[Example] | None = None  # this round's repeat examples (cfg.repeat_every)
+    # this round's repeat examples (cfg.repeat_every), collated once for all its steps, and the round they are from
+    own_batch: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None
+    own_round: int | None = None
     model.train()
     real_tokens, t0 = 0, time.perf_counter()
     with progress_bar() as bar:
@@ -264,17 +266,18 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
                 steps = _pool_steps(cfg, tokenizer, pool_k)
             micro_batches = [collate_packed(rows, tokenizer.pad_token_id) for rows in steps[batch_i]]
             avoid = [avoid_index(rows) for rows in steps[batch_i]]
-            fresh = cfg.repeat_every and (step % cfg.repeat_every == 0 or own is None)
+            fresh = bool(cfg.repeat_every) and own_round != step - step % cfg.repeat_every
             if fresh:
                 # seeded by the round's first step, so a run resumed mid-round finds the same problems
-                round_start = step - step % cfg.repeat_every
+                own_round = step - step % cfg.repeat_every
                 own = own_repeat_examples(model, tokenizer, countdown,
-                                          random.Random(f"repeats:{cfg.seed}:{round_start}"), cfg.repeat_problems,
+                                          random.Random(f"repeats:{cfg.seed}:{own_round}"), cfg.repeat_problems,
                                           cfg.level_weights, cfg.max_len)
-            if own:  # every step of the round trains them, as one more micro-batch
-                rows = pack(own, cfg.max_len)
-                micro_batches.append(collate_packed(rows, tokenizer.pad_token_id))
-                avoid.append(avoid_index(rows))
+                rows = pack(own, cfg.max_len) if own else None
+                own_batch = (collate_packed(rows, tokenizer.pad_token_id), avoid_index(rows)) if rows else None
+            if own_batch is not None:  # every step of the round trains them, as one more micro-batch
+                micro_batches.append(own_batch[0])
+                avoid.append(own_batch[1])
             batch_i += 1
             for group in opt.param_groups:
                 group["lr"] = _lr(cfg, step)
@@ -289,7 +292,9 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
             row = {"step": step, "loss": round(loss, 4), "lr": _lr(cfg, step - 1), "tok_s": round(tok_s)}
             # mean probability of a token that would repeat a countdown move: in the solver's traces, and where the
             # model's own searches first repeated one (the last micro-batch, in a round)
-            traces_p, own_p = _mean_p(avoided[:-1] if own else avoided), _mean_p(avoided[-1:]) if own else None
+            with_own = own_batch is not None
+            traces_p = _mean_p(avoided[:-1] if with_own else avoided)
+            own_p = _mean_p(avoided[-1:]) if with_own else None
             if traces_p is not None:
                 row["avoid_p"] = traces_p
             if own_p is not None:
