@@ -96,6 +96,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-thinking", type=int, default=1024, help="thinking budget in tokens (default 1024)")
     parser.add_argument("--out", default=str(RESULTS / "countdown_failures"), help="path stem of the result files")
+    parser.add_argument("--guard", action="store_true", help="decode with countdown's guard (Task.guard)")
     args = parser.parse_args()
     try:
         levels = [int(x) for x in args.levels.split(",")]
@@ -110,7 +111,9 @@ def main() -> int:
         problems = task.sample_many(args.seed, level, args.n)
         params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
                                   max_new_tokens=args.max_thinking + meta.answer_budget)
-        outs = generate(model, tok, [prompt_ids(tok, p.prompt) for p in problems], [params] * len(problems))
+        guards = [task.guard(p) for p in problems] if args.guard else None
+        outs = generate(model, tok, [prompt_ids(tok, p.prompt) for p in problems], [params] * len(problems),
+                        guards=guards)
         counts = Counter(cause(task, p, o.thinking, o.answer, o.thinking_tokens, args.max_thinking)
                          for p, o in zip(problems, outs, strict=True))
         wrong_steps = sum(not all(task.check_steps(p, o.thinking)) for p, o in zip(problems, outs, strict=True))
@@ -122,7 +125,7 @@ def main() -> int:
                "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live}
         rows.append(row)
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k != "level"), file=sys.stderr)
-    doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking,
+    doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     write_results(args.out, doc, markdown_table(doc))
     print(markdown_table(doc))
@@ -130,7 +133,8 @@ def main() -> int:
 
 
 def markdown_table(doc: dict) -> str:
-    head = (f"Countdown failures of `{doc['model']}`, greedy, thinking budget {doc['max_thinking']} tokens, "
+    how = "greedy with countdown's decoding guard" if doc.get("guard") else "greedy"
+    head = (f"Countdown failures of `{doc['model']}`, {how}, thinking budget {doc['max_thinking']} tokens, "
             f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
             "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root |\n"
             "|---|" + "---|" * (len(CAUSES) + 4) + "\n")

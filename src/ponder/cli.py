@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=1234, help="seed of the problem streams (default 1234)")
     ev.add_argument("--out", default="runs/eval", help="folder for results and plots (default runs/eval)")
     ev.add_argument("--json", action="store_true", help="print the results document on stdout")
+    ev.add_argument("--guard", action="store_true",
+                    help="decode with the tasks' guards: on countdown the engine keeps the search's books (no move "
+                         "repeated from the same numbers, `back to` only to numbers on the path, `left` lists "
+                         "copied right) while the model proposes, computes and judges every move")
 
     sc = sub.add_parser("scale", help="the scaling sweep: accuracy and thinking tokens at each effort",
                         description="A compact sweep of the shipped model over efforts, tasks and levels; prints "
@@ -113,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--n", type=_count, default=12, help="problems per task and level (default 12)")
     sc.add_argument("--seed", type=int, default=1234, help="seed of the problem streams (default 1234)")
     sc.add_argument("--out", default="runs/scale", help="folder for results and plots (default runs/scale)")
+    sc.add_argument("--guard", action="store_true", help="decode with the tasks' guards (see ponder eval --help)")
 
     srv = sub.add_parser("serve", help="an OpenAI-compatible HTTP API with reasoning effort",
                          description="Serve /v1/chat/completions (with reasoning_effort, streaming, hidden thinking), "
@@ -351,11 +356,11 @@ def _eval(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     command = "ponder " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.command == "scale":
-        cfg = EvalConfig(model=args.model, n=args.n, seed=args.seed, out=args.out, command=command)
+        cfg = EvalConfig(model=args.model, n=args.n, seed=args.seed, out=args.out, guard=args.guard, command=command)
     else:
         cfg = EvalConfig(model=args.model, tasks=args.tasks, levels=args.levels, efforts=args.efforts,
                          budgets=args.budgets, n=args.n, samples=args.samples, temperature=args.temperature,
-                         seed=args.seed, out=args.out, command=command)
+                         seed=args.seed, out=args.out, guard=args.guard, command=command)
     doc = run_eval(cfg)
     if getattr(args, "json", False):
         print(json.dumps(doc))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from ponder.engine.guard import Guard, TokenGuard
 from ponder.engine.kv_cache import growing_cache
 
 
@@ -77,6 +78,7 @@ class _Row:
     answer: int = 0
     budget_hit: bool = False
     finish: str | None = None
+    guard: TokenGuard | None = None  # masks the model's thinking tokens (ponder.engine.guard)
 
 
 class _Vocab:
@@ -183,10 +185,12 @@ class Decoder:
         return len(self.active)
 
     @torch.inference_mode()
-    def add(self, prompts: list[list[int]], params: list[GenerationParams]) -> list[int]:
-        """Join the batch; returns the new rows' ids. Prompts are token ids ending where the assistant turn begins."""
-        if len(params) != len(prompts):
-            raise ValueError(f"{len(params)} settings for {len(prompts)} prompts")
+    def add(self, prompts: list[list[int]], params: list[GenerationParams],
+            guards: list[Guard | None] | None = None) -> list[int]:
+        """Join the batch; returns the new rows' ids. Prompts are token ids ending where the assistant turn begins;
+        `guards` (one per prompt, or None) mask the model's choices while it thinks (ponder.engine.guard)."""
+        if len(params) != len(prompts) or (guards is not None and len(guards) != len(prompts)):
+            raise ValueError(f"{len(params)} settings and {len(guards or prompts)} guards for {len(prompts)} prompts")
         if not prompts:
             return []
         vocabs = {id(p): _Vocab(self.tokenizer, p) for p in params}
@@ -211,9 +215,11 @@ class Decoder:
             self.next_pos = torch.cat([self.next_pos, positions[:, -1:] + 1])
         now = time.perf_counter()
         new_ids = []
-        for p in params:
+        for k, p in enumerate(params):
             v = vocabs[id(p)]
             row = _Row(queue=[v.think] + ([v.end_think] if p.max_thinking == 0 else []))
+            if guards is not None and guards[k] is not None:
+                row.guard = TokenGuard(guards[k], self.tokenizer)
             gen = torch.Generator().manual_seed(p.seed) if p.seed is not None else None
             self.rows[self._next_id] = (row, p, v, gen, now)
             self.active.append(self._next_id)
@@ -233,8 +239,13 @@ class Decoder:
                 row.phase, row.finish = "done", "cancelled"
                 tokens.append(v.pad)
                 continue
-            token, forced = _choose(row, None if row.queue else _sample(self.logits[b], p, gen), v, p)
+            thinking = row.phase == "think" and bool(row.ids)  # past the opening <think>
+            guard = row.guard if thinking else None
+            logits = None if row.queue else self.logits[b] if guard is None else guard.mask(self.logits[b])
+            token, forced = _choose(row, None if logits is None else _sample(logits, p, gen), v, p)
             _step(row, token, forced, v, p)
+            if guard is not None and row.phase == "think":
+                guard.feed(token)
             if len(row.ids) >= p.max_new_tokens and row.phase != "done":
                 row.phase, row.finish = "done", "length"
             tokens.append(token)
@@ -271,18 +282,21 @@ class Decoder:
 def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]],
              params: GenerationParams | list[GenerationParams],
              on_token: Callable[[int, int, bool], None] | None = None,
-             cancelled: Callable[[int], bool] | None = None, max_batch: int | None = None) -> list[Completion]:
+             cancelled: Callable[[int], bool] | None = None, max_batch: int | None = None,
+             guards: list[Guard | None] | None = None) -> list[Completion]:
     """Complete each prompt (token ids ending where the assistant turn begins); returns them in prompt order.
 
     `params` is one setting for all rows or one per row (so requests with different budgets share a batch).
     `on_token(row, token_id, forced)` and `cancelled(row)` take the prompt's index (see Decoder).
     At most `max_batch` rows decode at once (all of them when None); as rows finish, waiting prompts take their
-    places, so one long completion does not hold back the rest."""
+    places, so one long completion does not hold back the rest. `guards` (one per prompt) see Decoder.add."""
     if not prompts:
         return []
     per_row = params if isinstance(params, list) else [params] * len(prompts)
     if len(per_row) != len(prompts):
         raise ValueError(f"{len(per_row)} settings for {len(prompts)} prompts")
+    if guards is not None and len(guards) != len(prompts):
+        raise ValueError(f"{len(guards)} guards for {len(prompts)} prompts")
     if max_batch is not None and max_batch < 1:
         raise ValueError(f"max_batch must be >= 1, got {max_batch}")
     limit = max_batch or len(prompts)
@@ -292,7 +306,8 @@ def generate(model: PreTrainedModel, tokenizer, prompts: list[list[int]],
     while queued < len(prompts) or len(decoder):
         if queued < len(prompts) and len(decoder) < limit:
             take = min(limit - len(decoder), len(prompts) - queued)
-            decoder.add(prompts[queued:queued + take], per_row[queued:queued + take])
+            decoder.add(prompts[queued:queued + take], per_row[queued:queued + take],
+                        None if guards is None else guards[queued:queued + take])
             queued += take
         done.update(decoder.step())
     return [done[i] for i in range(len(prompts))]

@@ -40,8 +40,9 @@ class Row:
 
 def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], settings: dict[str, int], n: int,
              seed: int, samples: int = 1, temperature: float | None = None, answer_budget: int = 48,
-             batch_size: int = 64, on_cell: Callable[[Row], None] | None = None) -> list[Row]:
-    """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens."""
+             batch_size: int = 64, on_cell: Callable[[Row], None] | None = None, guard: bool = False) -> list[Row]:
+    """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens. `guard` decodes with
+    each task's decoding guard (`Task.guard`: countdown keeps the search's books; ponder.tasks.countdown_guard)."""
     if n < 1 or samples < 1:
         raise ValueError("n and samples must be >= 1")
     temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
@@ -59,7 +60,8 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
                                     max_new_tokens=budget + answer_budget + 8)
             params = [replace(base, seed=seed * 100_003 + i) for i in range(len(prompts))]  # samples must differ
             start = time.perf_counter()
-            completions = generate(model, tokenizer, prompts, params, max_batch=batch_size)
+            guards = [task.guard(p) for _, p in jobs] if guard else None  # stateful: new ones for each setting
+            completions = generate(model, tokenizer, prompts, params, max_batch=batch_size, guards=guards)
             seconds = time.perf_counter() - start
             total_tokens = max(1, sum(len(c.token_ids) for c in completions))
             for level in levels:

@@ -28,6 +28,7 @@ class EvalConfig:
     seed: int = 1234
     out: str = "runs/eval"
     plots: bool = True
+    guard: bool = False  # decode with the tasks' decoding guards (Task.guard)
     command: str = field(default="ponder eval")
 
     def __post_init__(self) -> None:
@@ -68,7 +69,7 @@ def run_eval(cfg: EvalConfig) -> dict:
             bar.update(task_id, advance=1, info=f"{row.task} L{row.level} {row.effort}: {row.accuracy:.0%}")
 
         run_grid(model, tokenizer, cfg.tasks, cfg.levels, settings, cfg.n, cfg.seed, cfg.samples, cfg.temperature,
-                 meta.answer_budget, on_cell=on_cell)
+                 meta.answer_budget, on_cell=on_cell, guard=cfg.guard)
     doc = document(cfg.model, cfg.seed, [r.to_dict() for r in rows])
     out = Path(cfg.out)
     write_results(doc, out, cfg.command)

@@ -85,6 +85,11 @@ class Task:
         token written there), for the unlikelihood loss on a model's own searches; None for tasks without search."""
         return None
 
+    def guard(self, problem: Problem):
+        """A decoding guard for this problem's thinking (ponder.engine.guard: `feed`, `continuations`), or None.
+        Search tasks can keep the search's books this way while the model searches (ponder.tasks.countdown_guard)."""
+        return None
+
     def answer_key(self, problem: Problem, answer_text: str) -> str:
         """A key that is equal for answers the verifier cannot tell apart (for majority voting)."""
         return " ".join(answer_text.split())

@@ -186,6 +186,11 @@ class CountdownTask(Task):
     def first_repeat(self, problem: Problem, thinking: str) -> tuple[int, str] | None:
         return first_repeat(problem, thinking)
 
+    def guard(self, problem: Problem):
+        from ponder.tasks.countdown_guard import CountdownGuard  # it builds on this module's move lists
+
+        return CountdownGuard(problem)
+
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         target = problem.meta["target"]
         ok: list[bool] = []

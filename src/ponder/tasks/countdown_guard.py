@@ -1,0 +1,145 @@
+"""A decoding-time guard for countdown searches: it keeps the search's books, the model does the search.
+
+Why: the shipped model's countdown failures are mostly loops (benchmarks/results/countdown_failures.md). Reading
+them with this guard's replay shows two bookkeeping slips behind them: after `back to S` the model proposes a move
+it already tried from S, and the `back to` line itself names numbers the search was never at (`back to 5 6 18`
+after `left 6 4 18`), a state copied wrongly from hundreds of tokens back, from which nothing it tries can be
+checked. Remembering that is beyond a 3M model; every training fix failed (benchmarks/results/experiments/: tried
+lists, last-move lines, more layers, unlikelihood loss). Keeping a visited set and a stack of states is what a
+search program does, and what Tree-of-Thoughts-style search around a language model does outside it; here it is a
+mask over the model's next tokens, so the model still proposes every move, computes it, judges it against the
+target, decides when to back up and when to stop. The guard reads only the problem and the thinking so far, never
+the answer, and never touches a result, a verdict or a check.
+
+While the model writes
+- a move (`try A op B=`): A, op and B must form a legal move of the current numbers (two of them, a positive
+  integer result, as the solver's traces write moves), and not one whose numbers left were already searched from
+  here (the rule of SFT's unlikelihood targets, `_repeat_tokens`); when every move from here was searched, any
+  legal move is allowed again (the model may revisit a branch it gave up early);
+- a `back to` line: the numbers must be those of a state on the current path, as the trace wrote them.
+A line that does not fit the numbers (a slip the guard cannot follow) switches the guard off for the rest.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ponder.tasks.base import Problem
+from ponder.tasks.countdown import _Item, _written_moves
+
+_BACK = "back to "
+_TRY_LINE = re.compile(r"try (?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=")
+_LEFT = re.compile(r" left (?P<numbers>[\d ]+)$")
+_RESULT = re.compile(r"=(\d+)")
+_WAIT_RESULT = re.compile(r"^Wait, (\d+)")
+
+
+def _rests(line: str, targets: list[str]) -> list[str] | None:
+    """What is left to write of each target line that the line so far begins."""
+    rests = {t[len(line):] for t in targets if t.startswith(line) and len(t) > len(line)}
+    return sorted(rests) or None
+
+
+class CountdownGuard:
+    """Follows one countdown search as its thinking is written (`feed`) and says what it must go on with
+    (`continuations`). Text-level: the engine maps the texts to token ids."""
+
+    def __init__(self, problem: Problem):
+        root = tuple(problem.meta["numbers"])
+        # The states from the starting numbers down to the current ones: (numbers sorted, as written, the numbers
+        # left by the moves tried from them on this visit). A state met again by another path is a new visit, as in
+        # the solver's search, whose traces repeat such moves (test_the_guard_never_blocks_a_token_of_a_solver_trace).
+        self.path: list[tuple[tuple[int, ...], str, set[tuple[int, ...]]]] = [
+            (tuple(sorted(root)), " ".join(map(str, root)), set())]
+        self.line = ""
+        self.active = True
+        self.last_move: tuple[str, str] | None = None  # operands of the last move line, for a `Wait, …` line after it
+        self.settled = False  # the last line closed a step (a miss, a move down, a back): a new line may start
+
+    @property
+    def state(self) -> tuple[int, ...]:
+        return self.path[-1][0]
+
+    def feed(self, text: str) -> None:
+        """The next piece of thinking text (one token's worth)."""
+        self.line += text
+        while "\n" in self.line:
+            done, self.line = self.line.split("\n", 1)
+            if self.active:
+                self._close(done)
+
+    def continuations(self) -> list[str] | None:
+        """Texts the thinking must go on with, one of them (None: any): a move's head (`try A op B=`) is a legal
+        move not yet tried from these numbers (any legal move once all were); a `back to` line names a state on the
+        path; a move's `left` list, the numbers it leaves (with its result as written)."""
+        if not self.active:
+            return None
+        if self.line == "" and self.settled and len(self.path) > 1 and self._exhausted():
+            return [f"{_BACK}{form}\n" for _, form, _ in self.path[:-1]]  # nothing left to try here: go back up
+        if self.line.startswith("back"):
+            ancestors = self.path[:-1] or self.path  # back goes up the path (from the root: to the root)
+            return _rests(self.line, [f"{_BACK}{form}\n" for _, form, _ in ancestors])
+        if self.line.startswith("try ") and _TRY_LINE.match(self.line) is None:
+            return _rests(self.line, self._move_heads())
+        at = self.line.find(" left ")
+        lefts = [] if at < 0 else self._left_forms(self.line[:at])
+        return _rests(self.line, [f"{self.line[:at]} left {left}\n" for left in lefts]) if lefts else None
+
+    def _options(self) -> list[tuple[str, str, str, tuple[int, ...]]]:
+        return _written_moves(tuple(_Item(v, str(v), 3) for v in self.state))
+
+    def _exhausted(self) -> bool:
+        return all(o[3] in self.path[-1][2] for o in self._options())
+
+    def _move_heads(self) -> list[str]:
+        """`try A op B=` of the legal moves from the current numbers that leave numbers not yet searched from them
+        (of all legal moves when none is left)."""
+        options = self._options()
+        fresh = [o for o in options if o[3] not in self.path[-1][2]] or options
+        return [f"try {a}{op}{b}=" for a, op, b, _ in fresh]
+
+    def _left_forms(self, head: str) -> list[str]:
+        """The `left` lists a line may write, from what comes before it: the current numbers as written, less the
+        two operands of the line's move (either copy of a number written twice), then the result the line wrote
+        last (`try 13+6=19`, slips and verdict included; `Wait, 8 vs 5 no` after a caught false hit continues the
+        move line before it)."""
+        move = _TRY_LINE.match(head)
+        operands = (move["a"], move["b"]) if move else self.last_move if head.startswith("Wait, ") else None
+        results = _RESULT.findall(head) if move else _WAIT_RESULT.findall(head)
+        if operands is None or not results:
+            return []
+        numbers = self.path[-1][1].split()
+        if len(numbers) < 3:
+            return []  # two numbers leave one: no `left` list
+        return sorted({" ".join([v for k, v in enumerate(numbers) if k not in (i, j)] + [results[-1]])
+                       for i, a in enumerate(numbers) for j, b in enumerate(numbers)
+                       if i != j and (a, b) == operands})
+
+    def _close(self, line: str) -> None:
+        """Replay one finished line: `back to …` returns up the path, a move is marked searched and moves down."""
+        self.settled = line.startswith(_BACK) or line.endswith(" no") or " left " in line
+        if line.startswith(_BACK):
+            try:
+                back = tuple(sorted(int(v) for v in line[len(_BACK):].split()))
+            except ValueError:
+                self.active = False
+                return
+            depth = [i for i, (s, _, _) in enumerate(self.path) if s == back]
+            if not depth:  # numbers the search was never at: past here a repeat means nothing
+                self.active = False
+                return
+            del self.path[depth[-1] + 1:]
+            return
+        move = _TRY_LINE.match(line)
+        if move is None and not (line.startswith("Wait, ") and self.last_move):
+            return
+        if move is not None:
+            chosen = [o for o in self._options() if o[:3] == (move["a"], move["op"], move["b"])]
+            if not chosen:
+                self.active = False
+                return
+            self.path[-1][2].add(chosen[0][3])
+            self.last_move = (move["a"], move["b"])
+        left = _LEFT.search(line)
+        if left is not None and len(numbers := left["numbers"].split()) == len(self.state) - 1:
+            self.path.append((tuple(sorted(int(v) for v in numbers)), " ".join(numbers), set()))
