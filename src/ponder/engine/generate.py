@@ -189,8 +189,10 @@ class Decoder:
             guards: list[Guard | None] | None = None) -> list[int]:
         """Join the batch; returns the new rows' ids. Prompts are token ids ending where the assistant turn begins;
         `guards` (one per prompt, or None) mask the model's choices while it thinks (ponder.engine.guard)."""
-        if len(params) != len(prompts) or (guards is not None and len(guards) != len(prompts)):
-            raise ValueError(f"{len(params)} settings and {len(guards or prompts)} guards for {len(prompts)} prompts")
+        if len(params) != len(prompts):
+            raise ValueError(f"{len(params)} settings for {len(prompts)} prompts")
+        if guards is not None and len(guards) != len(prompts):
+            raise ValueError(f"{len(guards)} guards for {len(prompts)} prompts")
         if not prompts:
             return []
         vocabs = {id(p): _Vocab(self.tokenizer, p) for p in params}

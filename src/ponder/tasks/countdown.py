@@ -385,6 +385,11 @@ def _written_moves(items: tuple[_Item, ...]) -> list[tuple[str, str, str, tuple[
              tuple(sorted(it.value for it in _apply(items, m)))) for m in _moves(items)]
 
 
+def _moves_of(values: tuple[int, ...]) -> list[tuple[str, str, str, tuple[int, ...]]]:
+    """`_written_moves` of numbers read back from a thinking text (a replayed search's state)."""
+    return _written_moves(tuple(_Item(v, str(v), 3) for v in values))
+
+
 def _only_repeats(options: list[tuple[str, str, str, tuple[int, ...]]], prefix: tuple[str, ...],
                   searched: set[tuple[int, ...]]) -> bool:
     """Whether every move written with these first tokens leaves numbers already searched from this state."""
@@ -434,7 +439,7 @@ def first_repeat(problem: Problem, thinking: str) -> tuple[int, str] | None:
         move = _TRY_LINE.match(line)
         if move is None:
             continue
-        options = _written_moves(tuple(_Item(v, str(v), 3) for v in state))
+        options = _moves_of(state)
         written = (move["a"], move["op"], move["b"])
         chosen = [o for o in options if o[:3] == written]
         if not chosen:

@@ -13,10 +13,12 @@ the answer, and never touches a result, a verdict or a check.
 
 While the model writes
 - a move (`try A op B=`): A, op and B must form a legal move of the current numbers (two of them, a positive
-  integer result, as the solver's traces write moves), and not one whose numbers left were already searched from
-  here (the rule of SFT's unlikelihood targets, `_repeat_tokens`); when every move from here was searched, any
-  legal move is allowed again (the model may revisit a branch it gave up early);
-- a `back to` line: the numbers must be those of a state on the current path, as the trace wrote them.
+  integer result, as the solver's traces write moves), and not one whose numbers left were already searched on
+  this visit of them (as the solver's search and SFT's unlikelihood targets, `_repeat_tokens`, count repeats);
+  when every move from here was searched, any legal move is allowed again;
+- a move's `left` list: the current numbers less the two operands, then the result as the line wrote it;
+- a `back to` line: the numbers must be those of a state on the current path above this one, as written;
+- a new line after a miss, at numbers whose every move was searched: it goes back up the path.
 A line that does not fit the numbers (a slip the guard cannot follow) switches the guard off for the rest.
 """
 
@@ -25,11 +27,9 @@ from __future__ import annotations
 import re
 
 from ponder.tasks.base import Problem
-from ponder.tasks.countdown import _Item, _written_moves
+from ponder.tasks.countdown import _LEFT, _TRY_LINE, _moves_of
 
 _BACK = "back to "
-_TRY_LINE = re.compile(r"try (?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=")
-_LEFT = re.compile(r" left (?P<numbers>[\d ]+)$")
 _RESULT = re.compile(r"=(\d+)")
 _WAIT_RESULT = re.compile(r"^Wait, (\d+)")
 
@@ -70,8 +70,9 @@ class CountdownGuard:
 
     def continuations(self) -> list[str] | None:
         """Texts the thinking must go on with, one of them (None: any): a move's head (`try A op B=`) is a legal
-        move not yet tried from these numbers (any legal move once all were); a `back to` line names a state on the
-        path; a move's `left` list, the numbers it leaves (with its result as written)."""
+        move not yet tried from these numbers (any legal move once all were); a `back to` line names a state up the
+        path; a move's `left` list, the numbers it leaves (with its result as written); and a new line at numbers
+        with nothing left to try goes back up."""
         if not self.active:
             return None
         if self.line == "" and self.settled and len(self.path) > 1 and self._exhausted():
@@ -86,7 +87,7 @@ class CountdownGuard:
         return _rests(self.line, [f"{self.line[:at]} left {left}\n" for left in lefts]) if lefts else None
 
     def _options(self) -> list[tuple[str, str, str, tuple[int, ...]]]:
-        return _written_moves(tuple(_Item(v, str(v), 3) for v in self.state))
+        return _moves_of(self.state)
 
     def _exhausted(self) -> bool:
         return all(o[3] in self.path[-1][2] for o in self._options())
