@@ -111,3 +111,16 @@ def test_the_engine_follows_a_guard_and_masks_nothing_of_what_it_forces(tiny_mod
     assert guarded.mask[1:8] == [1] * 7
     with pytest.raises(ValueError, match="guards"):
         generate(model, tok, prompts, params, guards=[None])
+
+
+def test_completions_count_the_steps_where_the_guard_overrode_the_model(tiny_model):
+    model, tok, _ = tiny_model
+    prompts = [prompt_ids(tok, "What is 2 + 3?")] * 2
+    params = GenerationParams(max_thinking=24, answer_budget=4)
+    free = generate(model, tok, prompts[:1], params)[0]
+    own = tok.decode(free.token_ids[1:4])  # the first tokens greedy decoding writes anyway: nothing to override
+    follows, spelled = generate(model, tok, prompts, params, guards=[_Spell(own), _Spell("try 13+6=19")])
+    assert follows.thinking == free.thinking and follows.guard_overrides == 0
+    # at most one override a character spelled (the model may spell a word in several tokens)
+    assert spelled.thinking.startswith("try 13+6=19") and 0 < spelled.guard_overrides <= len("try 13+6=19")
+    assert free.guard_overrides == 0

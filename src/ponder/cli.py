@@ -182,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="every N steps, decode countdown training problems with the current weights and add the "
                           "token where each search first repeats a move as an unlikelihood target (needs "
                           f"--unlikelihood; 0: never; default {defaults.repeat_every})")
+    sft.add_argument("--own-searches", default=None,
+                     help="a JSONL file of the model's own verified searches (`ponder train searches`) to fine-tune "
+                          "on alongside the solver traces: rejection-sampling fine-tuning (default none)")
+    sft.add_argument("--own-share", type=float, default=defaults.own_share,
+                     help="with --own-searches, the share of examples drawn from it (default "
+                          f"{defaults.own_share})")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -189,6 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"steps between resumable checkpoints (default {defaults.save_every})")
     sft.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     _bf16_flag(sft)
+
+    rs = trsub.add_parser("searches", help="decode training problems and keep the verified searches, for SFT",
+                          description="Rejection sampling (DeepSeek-R1's third stage): decode a model greedily on "
+                                      "training problems, optionally under the task's decoding guard, verify each "
+                                      "answer and write every search to a JSONL file. `ponder train sft --init "
+                                      "MODEL --own-searches FILE` then fine-tunes on the verified ones, the lines "
+                                      "with a wrong step masked.")
+    rs.add_argument("--model", default="ponder-tiny-sft", help="model to decode (default ponder-tiny-sft)")
+    rs.add_argument("--task", default="countdown", help="task family (default countdown)")
+    rs.add_argument("--levels", type=_levels, default=(2, 3, 4, 5), help="levels, comma-separated (default 2,3,4,5)")
+    rs.add_argument("--n", type=_count, default=400, help="training problems per level (default 400)")
+    rs.add_argument("--max-thinking", type=_count, default=1024, help="thinking budget in tokens (default 1024)")
+    rs.add_argument("--guard", action=argparse.BooleanOptionalAction, default=True,
+                    help="decode under the task's guard, which keeps a search's books (default on)")
+    rs.add_argument("--seed", type=int, default=0, help="problem seed (default 0)")
+    rs.add_argument("--out", required=True, help="JSONL file to write (through a temp file, renamed at the end)")
 
     from ponder.train.grpo import GRPOConfig
 
@@ -392,6 +414,8 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.train_command == "searches":
+        return _searches(args)
     if args.train_command == "grpo":
         from ponder.train.grpo import GRPOConfig, run_grpo
 
@@ -417,10 +441,44 @@ def _train(args: argparse.Namespace) -> int:
     cfg = SFTConfig(out=args.out, size=args.size, init=args.init, steps=args.steps, batch_tokens=args.batch_tokens,
                     lr=args.lr, warmup=args.warmup, max_len=args.max_len, short_rows=args.short_rows,
                     countdown_guide=args.countdown_guide, unlikelihood=args.unlikelihood,
-                    repeat_every=args.repeat_every, seed=args.seed,
+                    repeat_every=args.repeat_every, own_searches=args.own_searches, own_share=args.own_share,
+                    seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)
+    return 0
+
+
+
+def _searches(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ponder.model.checkpoint import load_checkpoint
+    from ponder.progress import progress_bar
+    from ponder.tasks import get_task
+    from ponder.train.own_searches import decode_searches, training_problems, write_searches
+
+    task = get_task(args.task)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValueError(f"no folder {out.parent} to write {out.name} in")
+    model, tokenizer, _, _ = load_checkpoint(args.model)
+    problems = training_problems(task, dict.fromkeys(args.levels, args.n), args.seed)
+    verified = {"n": 0}
+    with progress_bar() as bar:
+        bar_id = bar.add_task("searches", total=len(problems), info="")
+
+        def tick(n: int) -> None:
+            bar.update(bar_id, advance=n, info=f"{verified['n']} verified")
+
+        def counted():
+            for s in decode_searches(model, tokenizer, task, problems, args.max_thinking, args.guard, on_chunk=tick):
+                verified["n"] += s.correct
+                yield s
+
+        n = write_searches(out, counted())
+    print(f"{verified['n']} of {n} searches verified; wrote {out}", file=sys.stderr)
+    print(out)
     return 0
 
 

@@ -66,6 +66,7 @@ class Completion:
     answer_tokens: int
     finish_reason: str  # "stop", "length" or "thinking_budget" (or "cancelled")
     seconds: float  # from joining the batch to finishing
+    guard_overrides: int = 0  # thinking steps where a guard did not allow the model's most likely token
 
 
 @dataclass
@@ -376,4 +377,5 @@ def _finish(row: _Row, tokenizer, v: _Vocab, seconds: float) -> Completion:
         answer=tokenizer.decode(answer_ids, skip_special_tokens=True).strip(),
         thinking_tokens=row.thinking, answer_tokens=row.answer,
         finish_reason=row.finish or "length", seconds=seconds,
+        guard_overrides=row.guard.overrides if row.guard is not None else 0,
     )

@@ -45,6 +45,7 @@ class TokenGuard:
 
     def __init__(self, guard: Guard, tokenizer):
         self.guard, self.table = guard, _table(tokenizer)
+        self.overrides = 0  # steps where the model's most likely token was not allowed: the guard stepped in
 
     def feed(self, token: int) -> None:
         self.guard.feed(self.table.text[token])
@@ -57,4 +58,5 @@ class TokenGuard:
             return logits
         out = torch.full_like(logits, float("-inf"))
         out[ids] = logits[ids]
+        self.overrides += int(out.argmax()) != int(logits.argmax())
         return out

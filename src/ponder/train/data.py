@@ -60,6 +60,12 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
             answer = task.answer_from_trace(problem, text)
             spans.append(Span("</think>"))
     spans += [Span(answer + tokenizer.eos_token)]
+    return make_spans_example(tokenizer, problem.prompt, spans)
+
+
+def make_spans_example(tokenizer, prompt_text: str, spans: list[Span]) -> Example:
+    """The example of a one-question chat whose assistant turn is `spans`: labels on learnable spans only (the first
+    token, the `<think>` the engine forces, never), avoided tokens where a span names them."""
     text = "".join(s.text for s in spans)
     masked = []  # character ranges not to learn
     avoid_at = []  # (character position, pieces to avoid there)
@@ -78,7 +84,7 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     ]
     # The opening <think> is forced by the engine at inference, so it is not learned either.
     labels[0] = IGNORE
-    prompt = prompt_ids(tokenizer, problem.prompt)
+    prompt = prompt_ids(tokenizer, prompt_text)
     token_at = {start: i for i, (start, _) in enumerate(enc["offset_mapping"])}
     avoid = []
     for char_pos, pieces in avoid_at:

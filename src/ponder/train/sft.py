@@ -41,6 +41,7 @@ from ponder.train.data import (
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
 from ponder.train.own_repeats import own_repeat_examples
+from ponder.train.own_searches import Search, read_searches, search_example
 from ponder.train.precision import precision_line, resolve_bf16
 
 STATE_FILE = "training_state.pt"
@@ -74,6 +75,11 @@ class SFTConfig:
     # next round (ponder.train.own_repeats): the model's own loops, which clean traces never show.
     repeat_every: int = 0
     repeat_problems: int = 64
+    # Verified searches of the model's own (a JSONL file of `ponder train searches`, ponder.train.own_searches)
+    # and the share of examples drawn from them instead of solver traces: rejection-sampling fine-tuning, R1's
+    # third stage.
+    own_searches: str | None = None
+    own_share: float = 0.5
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -106,6 +112,13 @@ class SFTConfig:
             raise ValueError("repeat_every must be >= 0 and repeat_problems >= 1")
         if self.repeat_every and (self.unlikelihood == 0 or "countdown" not in self.tasks):
             raise ValueError("repeat_every needs unlikelihood > 0 and the countdown task")
+        if not 0 < self.own_share <= 1:
+            raise ValueError(f"own_share must be in (0, 1], got {self.own_share}")
+        if self.own_searches is not None:
+            if not Path(self.own_searches).is_file():
+                raise ValueError(f"no searches file at {self.own_searches} (write one with `ponder train searches`)")
+            if not any(s.correct for s in read_searches(Path(self.own_searches))):
+                raise ValueError(f"{self.own_searches} holds no verified search to train on")
         if any(not 0 < w < self.max_len for w in self.short_rows):
             raise ValueError(f"short_rows must lie between 0 and max_len ({self.max_len}), got {self.short_rows}")
 
@@ -142,12 +155,20 @@ def _tasks(cfg: SFTConfig) -> dict[str, Task]:
     return out
 
 
-def _pool_steps(cfg: SFTConfig, tokenizer, k: int) -> list[list[list[list[Example]]]]:
-    """The steps of pool k, each a list of micro-batches (rows of one width): a deterministic function of (seed, k)."""
+def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
+                searches: list[Search] | None = None) -> list[list[list[list[Example]]]]:
+    """The steps of pool k, each a list of micro-batches (rows of one width): a deterministic function of (seed, k)
+    and the verified `searches` (cfg.own_searches), which make up about cfg.own_share of the examples."""
     rng = random.Random(f"sft:{cfg.seed}:{k}")
     tasks = _tasks(cfg)
     examples: list[Example] = []
     while len(examples) < cfg.pool:
+        if searches and rng.random() < cfg.own_share:
+            search = rng.choice(searches)
+            ex = search_example(tokenizer, get_task(search.problem.task), search)
+            if len(ex.input_ids) <= cfg.max_len:
+                examples.append(ex)
+            continue
         task = tasks[rng.choice(cfg.tasks)]
         level = rng.choices(range(1, 6), weights=cfg.level_weights)[0]
         problem = task.sample_split(rng, level, "train")
@@ -251,7 +272,11 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     bf16 = resolve_bf16(cfg.bf16)
     log(precision_line(cfg.bf16))
     metrics = open_metrics(out / "metrics.jsonl", step)
-    steps = _pool_steps(cfg, tokenizer, pool_k)
+    searches = None
+    if cfg.own_searches is not None:
+        searches = [s for s in read_searches(Path(cfg.own_searches)) if s.correct]
+        log(f"{len(searches)} verified searches from {cfg.own_searches}, about {cfg.own_share:.0%} of the examples")
+    steps = _pool_steps(cfg, tokenizer, pool_k, searches)
     countdown = _tasks(cfg).get("countdown")
     # this round's repeat examples (cfg.repeat_every), collated once for all its steps, and the round they are from
     own_batch: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None
@@ -263,7 +288,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
         while step < cfg.steps:
             if batch_i >= len(steps):
                 pool_k, batch_i = pool_k + 1, 0
-                steps = _pool_steps(cfg, tokenizer, pool_k)
+                steps = _pool_steps(cfg, tokenizer, pool_k, searches)
             micro_batches = [collate_packed(rows, tokenizer.pad_token_id) for rows in steps[batch_i]]
             avoid = [avoid_index(rows) for rows in steps[batch_i]]
             fresh = bool(cfg.repeat_every) and own_round != step - step % cfg.repeat_every

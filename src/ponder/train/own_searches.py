@@ -1,0 +1,106 @@
+"""Rejection-sampled searches: the model's own verified thinking on training problems, as SFT examples.
+
+The SFT model learns clean solver traces, then loses its books in its own searches (a move tried again from the
+same numbers, a `back to` line naming numbers the search never had; benchmarks/results/countdown_failures.md):
+exposure bias, since it never trained in contexts its own slips make. DeepSeek-R1's third stage answers this kind of
+gap with rejection sampling: decode the model on training problems, keep what the verifier accepts, fine-tune on it.
+Here the decoding may run under the task's guard (`Task.guard`, ponder.engine.guard), which keeps the search's
+books while the model searches; fine-tuning on the guarded searches that reached a verified answer teaches the
+unguarded model the bookkeeping in its own contexts. Nothing is taken on trust: a search is kept only if the
+verifier accepts its answer, and each of its lines with a step that `check_steps` finds wrong (a miscomputed move, a
+false check) stays in context but is masked out of the loss, as the solver's deliberate slips are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ponder.engine import GenerationParams, generate
+from ponder.tasks import Problem, Span, Task
+from ponder.train.data import Example, make_spans_example, prompt_ids
+
+
+@dataclass(frozen=True)
+class Search:
+    """One decoded problem: the thinking and answer the model wrote, and whether the verifier accepted it."""
+
+    problem: Problem
+    thinking: str
+    answer: str
+    correct: bool
+    guard_overrides: int = 0  # thinking steps where the guard did not allow the model's most likely token
+
+    def to_json(self) -> str:
+        return json.dumps({"problem": json.loads(self.problem.to_json()), "thinking": self.thinking,
+                           "answer": self.answer, "correct": self.correct, "guard_overrides": self.guard_overrides})
+
+    @classmethod
+    def from_json(cls, line: str) -> Search:
+        row = json.loads(line)
+        return cls(Problem(**row["problem"]), row["thinking"], row["answer"], bool(row["correct"]),
+                   int(row.get("guard_overrides", 0)))
+
+
+def training_problems(task: Task, counts: dict[int, int], seed: int) -> list[Problem]:
+    """`counts[level]` problems of each level from the training side of the split, one seeded stream per level."""
+    out = []
+    for level, n in sorted(counts.items()):
+        rng = random.Random(f"own-searches:{task.name}:{level}:{seed}")
+        out += [task.sample_split(rng, level, "train") for _ in range(n)]
+    return out
+
+
+def decode_searches(model, tokenizer, task: Task, problems: list[Problem], max_thinking: int, guard: bool,
+                    chunk: int = 64, on_chunk: Callable[[int], None] | None = None) -> Iterable[Search]:
+    """Greedy searches of `problems`, `chunk` at a time (so a caller can save as it goes), each verified."""
+    params = GenerationParams(max_thinking=max_thinking)
+    model.eval()
+    for i in range(0, len(problems), chunk):
+        part = problems[i:i + chunk]
+        guards = [task.guard(p) for p in part] if guard else None
+        with torch.no_grad():
+            outs = generate(model, tokenizer, [prompt_ids(tokenizer, p.prompt) for p in part],
+                            [params] * len(part), guards=guards)
+        for p, o in zip(part, outs, strict=True):
+            yield Search(p, o.thinking, o.answer, task.verify(p, o.answer).correct, o.guard_overrides)
+        if on_chunk is not None:
+            on_chunk(len(part))
+
+
+def write_searches(path: Path, searches: Iterable[Search]) -> int:
+    """Write searches as JSONL through a temp file renamed into place; returns how many."""
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    with tmp.open("w") as f:
+        for s in searches:
+            f.write(s.to_json() + "\n")
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def read_searches(path: Path) -> list[Search]:
+    with path.open() as f:
+        return [Search.from_json(line) for line in f if line.strip()]
+
+
+def search_spans(task: Task, problem: Problem, thinking: str) -> list[Span]:
+    """The thinking as one span a line, lines with a step `check_steps` finds wrong marked not to learn."""
+    spans = []
+    for line in thinking.splitlines(keepends=True):
+        spans.append(Span(line, learn=all(task.check_steps(problem, line))))
+    return spans
+
+
+def search_example(tokenizer, task: Task, search: Search) -> Example:
+    """An SFT example of a verified search: `<think>`, its lines (wrong ones masked), `</think>`, the answer."""
+    spans = [Span("<think>"), *search_spans(task, search.problem, search.thinking), Span("</think>"),
+             Span(search.answer + tokenizer.eos_token)]
+    return make_spans_example(tokenizer, search.problem.prompt, spans)

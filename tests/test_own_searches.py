@@ -1,0 +1,124 @@
+import json
+import re
+from dataclasses import replace
+
+import pytest
+
+from ponder.cli import main
+from ponder.tasks import get_task
+from ponder.train.data import IGNORE
+from ponder.train.own_searches import (
+    Search,
+    read_searches,
+    search_example,
+    search_spans,
+    training_problems,
+    write_searches,
+)
+from ponder.train.sft import SFTConfig, _pool_steps
+
+COUNTDOWN = get_task("countdown")
+
+
+def _solver_search(problem, correct=True) -> Search:
+    thinking = COUNTDOWN.trace(problem)
+    return Search(problem, thinking, COUNTDOWN.answer_from_trace(problem, thinking), correct)
+
+
+def _miscompute_first_move(thinking: str) -> tuple[str, str]:
+    """The thinking with its first move's result off by one, and that line as written."""
+    m = re.search(r"try (\d+)([-+*/])(\d+)=(\d+)", thinking)
+    wrong = thinking[:m.start(4)] + str(int(m[4]) + 1) + thinking[m.end(4):]
+    line = next(x for x in wrong.splitlines() if x.startswith(m[0][:-len(m[4])]))
+    return wrong, line
+
+
+def test_lines_with_a_wrong_step_are_masked_and_the_rest_is_learned(tokenizer):
+    problem = COUNTDOWN.sample_many(0, 3, 1, split="train")[0]
+    clean = _solver_search(problem)
+    assert all(s.learn for s in search_spans(COUNTDOWN, problem, clean.thinking))
+    wrong, line = _miscompute_first_move(clean.thinking)
+    spans = search_spans(COUNTDOWN, problem, wrong)
+    assert "".join(s.text for s in spans) == wrong
+    assert [s.text.rstrip("\n") for s in spans if not s.learn] == [line]
+    ex = search_example(tokenizer, COUNTDOWN, replace(clean, thinking=wrong))
+    learned = tokenizer.decode([t for t in ex.labels if t != IGNORE])
+    assert line not in learned and learned.endswith(clean.answer + "<|end|>")
+    assert tokenizer.decode(ex.input_ids).endswith(f"<think>{wrong}</think>{clean.answer}<|end|>")
+
+
+def test_searches_round_trip_through_jsonl_written_atomically(tmp_path):
+    searches = [_solver_search(p, correct=i % 2 == 0)
+                for i, p in enumerate(training_problems(COUNTDOWN, {2: 2, 4: 2}, seed=3))]
+    path = tmp_path / "s.jsonl"
+    assert write_searches(path, iter(searches)) == 4
+    assert read_searches(path) == searches and [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]
+    assert [s.problem.level for s in searches] == [2, 2, 4, 4]
+    assert training_problems(COUNTDOWN, {2: 2}, seed=3) == [s.problem for s in searches[:2]]  # seeded per level
+
+
+def _searches_file(tmp_path, n=8, wrong=1):
+    problems = training_problems(COUNTDOWN, {2: n + wrong}, seed=0)
+    searches = [_solver_search(p) for p in problems[:n]]
+    bad = [Search(p, "try 1+1=2\n", "nonsense", False) for p in problems[n:]]
+    path = tmp_path / "searches.jsonl"
+    write_searches(path, iter(searches + bad))
+    return path, searches, bad
+
+
+def test_sft_draws_about_its_share_of_examples_from_verified_searches_only(tmp_path, tokenizer):
+    path, searches, bad = _searches_file(tmp_path)
+    cfg = SFTConfig(out=str(tmp_path / "run"), size="test", steps=2, batch_tokens=4096, max_len=512,
+                    short_rows=(128,), pool=200, own_searches=str(path), own_share=0.5, eval_every=0, bf16=False)
+    verified = [s for s in read_searches(path) if s.correct]
+    own_prompts = {tuple(search_example(tokenizer, COUNTDOWN, s).input_ids) for s in verified}
+    examples = [e for step in _pool_steps(cfg, tokenizer, 0, verified) for batch in step for row in batch for e in row]
+    own = sum(tuple(e.input_ids) in own_prompts for e in examples)
+    assert 0.35 < own / len(examples) < 0.65
+    assert not any(tokenizer.decode(e.input_ids).endswith("nonsense<|end|>") for e in examples)
+    assert "--own-searches" in cfg.command() and "--own-share" not in cfg.command()
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda tmp: tmp / "missing.jsonl", "no searches file"),
+    (lambda tmp: _only_wrong(tmp), "no verified search"),
+])
+def test_sft_refuses_a_searches_file_it_cannot_use(tmp_path, make, needle):
+    with pytest.raises(ValueError, match=needle):
+        SFTConfig(size="test", own_searches=str(make(tmp_path)))
+    with pytest.raises(ValueError, match="own_share"):
+        SFTConfig(size="test", own_share=0.0)
+
+
+def _only_wrong(tmp_path):
+    path = tmp_path / "wrong.jsonl"
+    problem = training_problems(COUNTDOWN, {2: 1}, seed=0)[0]
+    write_searches(path, iter([Search(problem, "", "1", False)]))
+    return path
+
+
+def test_train_searches_writes_every_decoded_search(tmp_path, tiny_checkpoint, capsys):
+    out = tmp_path / "s.jsonl"
+    assert main(["train", "searches", "--model", str(tiny_checkpoint), "--levels", "2,3", "--n", "2",
+                 "--max-thinking", "8", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["problem"]["level"] for r in rows] == [2, 2, 3, 3]
+    assert all(isinstance(r["correct"], bool) and isinstance(r["thinking"], str) for r in rows)
+    assert "searches verified" in capsys.readouterr().err
+
+
+def test_train_searches_refuses_a_missing_folder_in_one_line(tmp_path, capsys):
+    code = main(["train", "searches", "--out", str(tmp_path / "no" / "s.jsonl")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "no folder" in err and len(err.splitlines()) == 1
+
+
+def test_sft_fine_tunes_a_checkpoint_on_own_searches(tmp_path, tiny_checkpoint):
+    from ponder.train.sft import run_sft
+
+    path, _, _ = _searches_file(tmp_path, n=4)
+    cfg = SFTConfig(out=str(tmp_path / "run"), init=str(tiny_checkpoint), steps=2, batch_tokens=2048, max_len=512,
+                    short_rows=(128,), pool=32, own_searches=str(path), eval_every=0, warmup=1, bf16=False)
+    lines = []
+    final = run_sft(cfg, log=lines.append)
+    assert (final / "model.safetensors").exists() and any("4 verified searches" in m for m in lines)
