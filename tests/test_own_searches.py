@@ -69,7 +69,7 @@ def _searches_file(tmp_path, n=8, wrong=1):
 def test_sft_draws_about_its_share_of_examples_from_verified_searches_only(tmp_path, tokenizer):
     path, searches, bad = _searches_file(tmp_path)
     cfg = SFTConfig(out=str(tmp_path / "run"), size="test", steps=2, batch_tokens=4096, max_len=512,
-                    short_rows=(128,), pool=200, own_searches=str(path), own_share=0.5, eval_every=0, bf16=False)
+                    short_rows=(128,), pool=200, own_searches=(str(path),), own_share=0.5, eval_every=0, bf16=False)
     verified = [s for s in read_searches(path) if s.correct]
     own_prompts = {tuple(search_example(tokenizer, COUNTDOWN, s).input_ids) for s in verified}
     examples = [e for step in _pool_steps(cfg, tokenizer, 0, verified) for batch in step for row in batch for e in row]
@@ -82,10 +82,11 @@ def test_sft_draws_about_its_share_of_examples_from_verified_searches_only(tmp_p
 @pytest.mark.parametrize("make,needle", [
     (lambda tmp: tmp / "missing.jsonl", "no searches file"),
     (lambda tmp: _only_wrong(tmp), "no verified search"),
+    (lambda tmp: _not_searches(tmp), "bad.jsonl:2 is not a search"),
 ])
 def test_sft_refuses_a_searches_file_it_cannot_use(tmp_path, make, needle):
     with pytest.raises(ValueError, match=needle):
-        SFTConfig(size="test", own_searches=str(make(tmp_path)))
+        SFTConfig(size="test", own_searches=(str(make(tmp_path)),))
     with pytest.raises(ValueError, match="own_share"):
         SFTConfig(size="test", own_share=0.0)
 
@@ -97,20 +98,32 @@ def _only_wrong(tmp_path):
     return path
 
 
+def _not_searches(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    problem = training_problems(COUNTDOWN, {2: 1}, seed=0)[0]
+    path.write_text(_solver_search(problem).to_json() + "\n" + '{"thinking": "x"}\n')
+    return path
+
+
 def test_train_searches_writes_every_decoded_search(tmp_path, tiny_checkpoint, capsys):
     out = tmp_path / "s.jsonl"
-    assert main(["train", "searches", "--model", str(tiny_checkpoint), "--levels", "2,3", "--n", "2",
+    assert main(["train", "searches", "--model", str(tiny_checkpoint), "--levels", "2,3", "--n", "2,1",
                  "--max-thinking", "8", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["problem"]["level"] for r in rows] == [2, 2, 3, 3]
+    assert [r["problem"]["level"] for r in rows] == [2, 2, 3]
     assert all(isinstance(r["correct"], bool) and isinstance(r["thinking"], str) for r in rows)
     assert "searches verified" in capsys.readouterr().err
 
 
-def test_train_searches_refuses_a_missing_folder_in_one_line(tmp_path, capsys):
-    code = main(["train", "searches", "--out", str(tmp_path / "no" / "s.jsonl")])
+@pytest.mark.parametrize("argv,needle", [
+    (["--out", "{tmp}/no/s.jsonl"], "no folder"),
+    (["--out", "{tmp}/s.jsonl", "--levels", "2,3,4", "--n", "5,5"], "one count or one per level"),
+    (["--out", "{tmp}/s.jsonl", "--task", "chess"], "unknown task"),
+])
+def test_train_searches_refuses_bad_input_in_one_line(tmp_path, capsys, argv, needle):
+    code = main(["train", "searches", *(a.format(tmp=tmp_path) for a in argv)])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "no folder" in err and len(err.splitlines()) == 1
+    assert code == 2 and needle in err and len(err.splitlines()) == 1 and not (tmp_path / "s.jsonl").exists()
 
 
 def test_sft_fine_tunes_a_checkpoint_on_own_searches(tmp_path, tiny_checkpoint):
@@ -118,7 +131,7 @@ def test_sft_fine_tunes_a_checkpoint_on_own_searches(tmp_path, tiny_checkpoint):
 
     path, _, _ = _searches_file(tmp_path, n=4)
     cfg = SFTConfig(out=str(tmp_path / "run"), init=str(tiny_checkpoint), steps=2, batch_tokens=2048, max_len=512,
-                    short_rows=(128,), pool=32, own_searches=str(path), eval_every=0, warmup=1, bf16=False)
+                    short_rows=(128,), pool=32, own_searches=(str(path), str(path)), eval_every=0, warmup=1, bf16=False)
     lines = []
     final = run_sft(cfg, log=lines.append)
-    assert (final / "model.safetensors").exists() and any("4 verified searches" in m for m in lines)
+    assert (final / "model.safetensors").exists() and any("8 verified searches" in m for m in lines)  # both files

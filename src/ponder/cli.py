@@ -50,6 +50,10 @@ def _budgets(text: str) -> tuple[int, ...]:
     return tuple(_positive_int(t) for t in _names(text))
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(_count(t) for t in _names(text))
+
+
 def _level(text: str) -> int:
     value = _positive_int(text)
     if not 1 <= value <= 5:
@@ -182,9 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="every N steps, decode countdown training problems with the current weights and add the "
                           "token where each search first repeats a move as an unlikelihood target (needs "
                           f"--unlikelihood; 0: never; default {defaults.repeat_every})")
-    sft.add_argument("--own-searches", default=None,
-                     help="a JSONL file of the model's own verified searches (`ponder train searches`) to fine-tune "
-                          "on alongside the solver traces: rejection-sampling fine-tuning (default none)")
+    sft.add_argument("--own-searches", type=_names, default=(),
+                     help="JSONL files (comma-separated) of a model's own searches (`ponder train searches`): "
+                          "fine-tune on the verified ones alongside the solver traces, rejection-sampling "
+                          "fine-tuning (default none)")
     sft.add_argument("--own-share", type=float, default=defaults.own_share,
                      help="with --own-searches, the share of examples drawn from it (default "
                           f"{defaults.own_share})")
@@ -205,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--model", default="ponder-tiny-sft", help="model to decode (default ponder-tiny-sft)")
     rs.add_argument("--task", default="countdown", help="task family (default countdown)")
     rs.add_argument("--levels", type=_levels, default=(2, 3, 4, 5), help="levels, comma-separated (default 2,3,4,5)")
-    rs.add_argument("--n", type=_count, default=400, help="training problems per level (default 400)")
+    rs.add_argument("--n", type=_counts, default=(400,),
+                    help="training problems per level: one count, or one per level (default 400)")
     rs.add_argument("--max-thinking", type=_count, default=1024, help="thinking budget in tokens (default 1024)")
     rs.add_argument("--guard", action=argparse.BooleanOptionalAction, default=True,
                     help="decode under the task's guard, which keeps a search's books (default on)")
@@ -463,7 +469,10 @@ def _searches(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise ValueError(f"no folder {out.parent} to write {out.name} in")
     model, tokenizer, _, _ = load_checkpoint(args.model)
-    problems = training_problems(task, dict.fromkeys(args.levels, args.n), args.seed)
+    if len(args.n) not in (1, len(args.levels)):
+        raise ValueError(f"--n needs one count or one per level ({len(args.levels)}), got {len(args.n)}")
+    counts = args.n * len(args.levels) if len(args.n) == 1 else args.n
+    problems = training_problems(task, dict(zip(args.levels, counts, strict=True)), args.seed)
     verified = {"n": 0}
     with progress_bar() as bar:
         bar_id = bar.add_task("searches", total=len(problems), info="")

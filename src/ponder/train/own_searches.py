@@ -87,8 +87,24 @@ def write_searches(path: Path, searches: Iterable[Search]) -> int:
 
 
 def read_searches(path: Path) -> list[Search]:
+    """The searches of a file `write_searches` wrote; a missing file or a line that is not one is a ValueError."""
+    if not path.is_file():
+        raise ValueError(f"no searches file at {path} (write one with `ponder train searches`)")
+    out = []
     with path.open() as f:
-        return [Search.from_json(line) for line in f if line.strip()]
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(Search.from_json(line))
+            except (ValueError, KeyError, TypeError) as e:
+                raise ValueError(f"{path}:{i} is not a search ({e})") from None
+    return out
+
+
+def verified_searches(paths: Iterable[str]) -> list[Search]:
+    """The searches of all `paths` whose answers the verifier accepted, in file order."""
+    return [s for p in paths for s in read_searches(Path(p)) if s.correct]
 
 
 def search_spans(task: Task, problem: Problem, thinking: str) -> list[Span]:

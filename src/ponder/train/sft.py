@@ -41,7 +41,7 @@ from ponder.train.data import (
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.metrics_log import open_metrics
 from ponder.train.own_repeats import own_repeat_examples
-from ponder.train.own_searches import Search, read_searches, search_example
+from ponder.train.own_searches import Search, search_example, verified_searches
 from ponder.train.precision import precision_line, resolve_bf16
 
 STATE_FILE = "training_state.pt"
@@ -75,10 +75,10 @@ class SFTConfig:
     # next round (ponder.train.own_repeats): the model's own loops, which clean traces never show.
     repeat_every: int = 0
     repeat_problems: int = 64
-    # Verified searches of the model's own (a JSONL file of `ponder train searches`, ponder.train.own_searches)
+    # Verified searches of the model's own (JSONL files of `ponder train searches`, ponder.train.own_searches)
     # and the share of examples drawn from them instead of solver traces: rejection-sampling fine-tuning, R1's
     # third stage.
-    own_searches: str | None = None
+    own_searches: tuple[str, ...] = ()
     own_share: float = 0.5
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
@@ -114,11 +114,8 @@ class SFTConfig:
             raise ValueError("repeat_every needs unlikelihood > 0 and the countdown task")
         if not 0 < self.own_share <= 1:
             raise ValueError(f"own_share must be in (0, 1], got {self.own_share}")
-        if self.own_searches is not None:
-            if not Path(self.own_searches).is_file():
-                raise ValueError(f"no searches file at {self.own_searches} (write one with `ponder train searches`)")
-            if not any(s.correct for s in read_searches(Path(self.own_searches))):
-                raise ValueError(f"{self.own_searches} holds no verified search to train on")
+        if self.own_searches and not verified_searches(self.own_searches):
+            raise ValueError(f"{', '.join(self.own_searches)}: no verified search to train on")
         if any(not 0 < w < self.max_len for w in self.short_rows):
             raise ValueError(f"short_rows must lie between 0 and max_len ({self.max_len}), got {self.short_rows}")
 
@@ -273,9 +270,10 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     log(precision_line(cfg.bf16))
     metrics = open_metrics(out / "metrics.jsonl", step)
     searches = None
-    if cfg.own_searches is not None:
-        searches = [s for s in read_searches(Path(cfg.own_searches)) if s.correct]
-        log(f"{len(searches)} verified searches from {cfg.own_searches}, about {cfg.own_share:.0%} of the examples")
+    if cfg.own_searches:
+        searches = verified_searches(cfg.own_searches)
+        log(f"{len(searches)} verified searches from {', '.join(cfg.own_searches)}, about {cfg.own_share:.0%} of "
+            "the examples")
     steps = _pool_steps(cfg, tokenizer, pool_k, searches)
     countdown = _tasks(cfg).get("countdown")
     # this round's repeat examples (cfg.repeat_every), collated once for all its steps, and the round they are from
