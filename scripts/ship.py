@@ -27,6 +27,7 @@ def main() -> int:
     parser.add_argument("--eval", help="a results JSON of benchmarks/sft_accuracy.py or benchmarks/grpo_gain.py to "
                                        "summarise in ponder.json")
     parser.add_argument("--command", help="the command that reproduces the run, recorded in the recipe")
+    parser.add_argument("--parent", help="the parent to record, where the run's own is a path only this machine has")
     args = parser.parse_args()
     model, tokenizer, meta, _ = load_checkpoint(args.source)
     efforts = {"none": 0}
@@ -50,7 +51,8 @@ def main() -> int:
         # the old files in its checkpoints)
         tokenizer = fresh
     recipe = {**meta.recipe, "command": args.command} if args.command else meta.recipe
-    shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=recipe, parent=meta.parent,
+    shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=recipe,
+                         parent=args.parent or meta.parent,
                          eval=summary)
     folder = save_checkpoint(model.to(torch.bfloat16), tokenizer, shipped, SHIPPED_DIR / args.name)
     size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6

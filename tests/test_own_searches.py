@@ -66,7 +66,7 @@ def _searches_file(tmp_path, n=8, wrong=1):
     return path, searches, bad
 
 
-def test_sft_draws_about_its_share_of_examples_from_verified_searches_only(tmp_path, tokenizer):
+def test_sft_draws_its_share_of_a_task_s_examples_from_verified_searches_only(tmp_path, tokenizer):
     path, searches, bad = _searches_file(tmp_path)
     cfg = SFTConfig(out=str(tmp_path / "run"), size="test", steps=2, batch_tokens=4096, max_len=512,
                     short_rows=(128,), pool=200, own_searches=(str(path),), own_share=0.5, eval_every=0, bf16=False)
@@ -74,9 +74,11 @@ def test_sft_draws_about_its_share_of_examples_from_verified_searches_only(tmp_p
     own_prompts = {tuple(search_example(tokenizer, COUNTDOWN, s).input_ids) for s in verified}
     examples = [e for step in _pool_steps(cfg, tokenizer, 0, verified) for batch in step for row in batch for e in row]
     own = sum(tuple(e.input_ids) in own_prompts for e in examples)
-    assert 0.35 < own / len(examples) < 0.65
+    countdown = sum("Using the numbers" in tokenizer.decode(e.input_ids) for e in examples)
+    assert 0.35 < own / countdown < 0.65  # own searches take their share of their task's examples ...
+    assert 0.4 < countdown / len(examples) < 0.6  # ... and the task mix stays as it was
     assert not any(tokenizer.decode(e.input_ids).endswith("nonsense<|end|>") for e in examples)
-    assert "--own-searches" in cfg.command() and "--own-share" not in cfg.command()
+    assert "--own-searches" in cfg.command() and "--own-share 0.5" in cfg.command()
 
 
 @pytest.mark.parametrize("make,needle", [

@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "fine-tune on the verified ones alongside the solver traces, rejection-sampling "
                           "fine-tuning (default none)")
     sft.add_argument("--own-share", type=float, default=defaults.own_share,
-                     help="with --own-searches, the share of examples drawn from it (default "
+                     help="with --own-searches, the share of their task's examples drawn from them, the rest solver "
+                          "traces; other tasks keep their share (default "
                           f"{defaults.own_share})")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
