@@ -457,7 +457,6 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _searches(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -470,9 +469,9 @@ def _searches(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise ValueError(f"no folder {out.parent} to write {out.name} in")
-    model, tokenizer, _, _ = load_checkpoint(args.model)
     if len(args.n) not in (1, len(args.levels)):
         raise ValueError(f"--n needs one count or one per level ({len(args.levels)}), got {len(args.n)}")
+    model, tokenizer, _, _ = load_checkpoint(args.model)
     counts = args.n * len(args.levels) if len(args.n) == 1 else args.n
     problems = training_problems(task, dict(zip(args.levels, counts, strict=True)), args.seed)
     verified = {"n": 0}

@@ -14,7 +14,6 @@ false check) stays in context but is masked out of the loss, as the solver's del
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 import torch
 
 from ponder.engine import GenerationParams, generate
+from ponder.eval.report import write_atomic
 from ponder.tasks import Problem, Span, Task
 from ponder.train.data import Example, make_spans_example, prompt_ids
 
@@ -76,14 +76,9 @@ def decode_searches(model, tokenizer, task: Task, problems: list[Problem], max_t
 
 def write_searches(path: Path, searches: Iterable[Search]) -> int:
     """Write searches as JSONL through a temp file renamed into place; returns how many."""
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with tmp.open("w") as f:
-        for s in searches:
-            f.write(s.to_json() + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
+    lines = [s.to_json() + "\n" for s in searches]
+    write_atomic(path, "".join(lines))
+    return len(lines)
 
 
 def read_searches(path: Path) -> list[Search]:
