@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from ponder.files import write_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -14,12 +15,7 @@ def write_results(stem: Path | str, doc: dict, markdown: str | None = None) -> P
     stem = Path(stem)
     if stem.parent == Path("."):
         stem = RESULTS / stem
-    stem.parent.mkdir(parents=True, exist_ok=True)
     for suffix, text in ((".json", json.dumps(doc, indent=1) + "\n"), (".md", markdown)):
-        if text is None:
-            continue
-        target = stem.with_suffix(suffix)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text if text.endswith("\n") else text + "\n")
-        os.replace(tmp, target)
+        if text is not None:
+            write_atomic(stem.with_suffix(suffix), text if text.endswith("\n") else text + "\n")
     return stem.with_suffix(".json")

@@ -1,5 +1,7 @@
 import json
+import os
 import pickle
+import stat
 
 import pytest
 import torch
@@ -22,6 +24,9 @@ def test_checkpoint_round_trip(tiny_checkpoint, tiny_model, tmp_path):
     again = save_checkpoint(loaded, tok, PonderMeta(parent="x"), tmp_path / "copy")
     assert PonderMeta.load(again).parent == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"], "no temporary folder may be left behind"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(again.stat().st_mode) == 0o777 & ~umask, "readable like a plain mkdir, not tempfile's 0700"
 
 
 def test_failed_save_leaves_the_old_checkpoint(tiny_model, tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedModel
 from transformers.utils import logging as hf_logging
+
+from ponder.files import temp_folder
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "ponder-tiny-sft"
@@ -88,7 +89,7 @@ def save_checkpoint(model: PreTrainedModel, tokenizer: Any, meta: PonderMeta, fo
     folder = Path(folder)
     hf_logging.disable_progress_bar()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = temp_folder(folder)
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

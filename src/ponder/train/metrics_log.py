@@ -7,9 +7,10 @@ resumed run first drops the rows past the checkpoint's step, so every step appea
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TextIO
+
+from ponder.files import write_atomic
 
 
 def open_metrics(path: Path, resumed_at: int) -> TextIO:
@@ -18,7 +19,5 @@ def open_metrics(path: Path, resumed_at: int) -> TextIO:
     if path.exists():
         rows = [line for line in path.read_text().splitlines()
                 if line.strip() and json.loads(line).get("step", 0) <= resumed_at]
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(row + "\n" for row in rows))
-        os.replace(tmp, path)
+        write_atomic(path, "".join(row + "\n" for row in rows))
     return path.open("a")

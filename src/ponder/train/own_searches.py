@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ponder.engine import GenerationParams, generate
-from ponder.eval.report import write_atomic
+from ponder.files import write_atomic
 from ponder.tasks import Problem, Span, Task
 from ponder.train.data import Example, make_spans_example, prompt_ids
 
