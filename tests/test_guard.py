@@ -56,6 +56,18 @@ def test_a_move_already_tried_from_the_same_numbers_is_not_offered_again():
     assert "13-1=" in below.continuations() and "13+1=" not in below.continuations()
 
 
+def test_slack_lets_the_models_first_repeats_through_and_counts_the_lines():
+    problem = _problem([10, 1, 3], 20)
+    start = "goal 20 some 10 1 3\ntry 10+3=13 vs 20 no left 1 13\ntry 13+1=14 vs 20 no\nback to 10 1 3\n"
+    loose = CountdownGuard(problem, slack=1)
+    loose.feed(start + "try ")
+    assert "10+3=" in loose.continuations()  # the model may repeat once ...
+    loose.feed("10+3=13 vs 20 no left 1 13\ntry 13-1=12 vs 20 no\nback to 10 1 3\ntry ")
+    assert "10+3=" not in loose.continuations() and loose.repeated_lines == [4]  # ... then the books are kept
+    assert CountdownGuard(problem).repeated_lines == [] and TASK.repeated_lines(problem, start) == set()
+    assert TASK.repeated_lines(problem, start + "try 10+3=13 vs 20 no left 1 13\n") == {4}
+
+
 def test_back_lines_name_numbers_on_the_path_and_left_lists_are_copied_right():
     problem = _problem([5, 13, 6, 4], 24, "all")
     thinking = "goal 24 all 5 13 6 4\ntry 13+5=18 left 6 4 18\ntry 18+6=24 left 4 24\ntry 24-4=20 vs 24 no\n"

@@ -47,6 +47,15 @@ def test_lines_with_a_wrong_step_are_masked_and_the_rest_is_learned(tokenizer):
     assert tokenizer.decode(ex.input_ids).endswith(f"<think>{wrong}</think>{clean.answer}<|end|>")
 
 
+def test_a_repeated_move_and_nothing_else_is_masked(tokenizer):
+    problem = training_problems(COUNTDOWN, {2: 3}, seed=0)[2]
+    lines = COUNTDOWN.trace(problem).splitlines(keepends=True)
+    first_back = lines.index("back to " + " ".join(map(str, problem.meta["numbers"])) + "\n")
+    again = lines[:first_back + 1] + [lines[1]] + lines[first_back + 1:]  # the first move, tried again after back
+    spans = search_spans(COUNTDOWN, problem, "".join(again))
+    assert [i for i, s in enumerate(spans) if not s.learn] == [first_back + 1]
+
+
 def test_searches_round_trip_through_jsonl_written_atomically(tmp_path):
     searches = [_solver_search(p, correct=i % 2 == 0)
                 for i, p in enumerate(training_problems(COUNTDOWN, {2: 2, 4: 2}, seed=3))]
@@ -121,6 +130,7 @@ def test_train_searches_writes_every_decoded_search(tmp_path, tiny_checkpoint, c
     (["--out", "{tmp}/no/s.jsonl"], "no folder"),
     (["--out", "{tmp}/s.jsonl", "--levels", "2,3,4", "--n", "5,5"], "one count or one per level"),
     (["--out", "{tmp}/s.jsonl", "--task", "chess"], "unknown task"),
+    (["--out", "{tmp}/s.jsonl", "--slack", "1", "--no-guard"], "needs --guard"),
 ])
 def test_train_searches_refuses_bad_input_in_one_line(tmp_path, capsys, argv, needle):
     code = main(["train", "searches", *(a.format(tmp=tmp_path) for a in argv)])

@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--max-thinking", type=_count, default=1024, help="thinking budget in tokens (default 1024)")
     rs.add_argument("--guard", action=argparse.BooleanOptionalAction, default=True,
                     help="decode under the task's guard, which keeps a search's books (default on)")
+    rs.add_argument("--slack", type=_positive_int, default=0,
+                    help="repeated moves the guard lets through before it keeps the books (default 0): the searches "
+                         "then show the model recovering from its own repeat; repeated lines are not learned")
     rs.add_argument("--seed", type=int, default=0, help="problem seed (default 0)")
     rs.add_argument("--out", required=True, help="JSONL file to write (through a temp file, renamed at the end)")
 
@@ -469,6 +472,8 @@ def _searches(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise ValueError(f"no folder {out.parent} to write {out.name} in")
+    if args.slack and not args.guard:
+        raise ValueError("--slack loosens the guard; it needs --guard")
     if len(args.n) not in (1, len(args.levels)):
         raise ValueError(f"--n needs one count or one per level ({len(args.levels)}), got {len(args.n)}")
     model, tokenizer, _, _ = load_checkpoint(args.model)
@@ -482,7 +487,8 @@ def _searches(args: argparse.Namespace) -> int:
             bar.update(bar_id, advance=n, info=f"{verified['n']} verified")
 
         def counted():
-            for s in decode_searches(model, tokenizer, task, problems, args.max_thinking, args.guard, on_chunk=tick):
+            for s in decode_searches(model, tokenizer, task, problems, args.max_thinking, args.guard, on_chunk=tick,
+                                       slack=args.slack):
                 verified["n"] += s.correct
                 yield s
 

@@ -85,10 +85,15 @@ class Task:
         token written there), for the unlikelihood loss on a model's own searches; None for tasks without search."""
         return None
 
-    def guard(self, problem: Problem):
+    def guard(self, problem: Problem, slack: int = 0):
         """A decoding guard for this problem's thinking (ponder.engine.guard: `feed`, `continuations`), or None.
-        Search tasks can keep the search's books this way while the model searches (ponder.tasks.countdown_guard)."""
+        Search tasks can keep the search's books this way while the model searches (ponder.tasks.countdown_guard);
+        `slack` repeats of searched work are let through first."""
         return None
+
+    def repeated_lines(self, problem: Problem, thinking: str) -> set[int]:
+        """Indices of the thinking's lines that repeat work already done (not learned from a model's own search)."""
+        return set()
 
     def answer_key(self, problem: Problem, answer_text: str) -> str:
         """A key that is equal for answers the verifier cannot tell apart (for majority voting)."""

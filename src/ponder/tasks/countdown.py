@@ -186,10 +186,15 @@ class CountdownTask(Task):
     def first_repeat(self, problem: Problem, thinking: str) -> tuple[int, str] | None:
         return first_repeat(problem, thinking)
 
-    def guard(self, problem: Problem):
+    def guard(self, problem: Problem, slack: int = 0):
         from ponder.tasks.countdown_guard import CountdownGuard  # it builds on this module's move lists
 
-        return CountdownGuard(problem)
+        return CountdownGuard(problem, slack)
+
+    def repeated_lines(self, problem: Problem, thinking: str) -> set[int]:
+        guard = self.guard(problem, slack=len(thinking))  # lets every repeat through, only keeps count
+        guard.feed(thinking + "\n")
+        return set(guard.repeated_lines)
 
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         target = problem.meta["target"]

@@ -44,8 +44,13 @@ class CountdownGuard:
     """Follows one countdown search as its thinking is written (`feed`) and says what it must go on with
     (`continuations`). Text-level: the engine maps the texts to token ids."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, slack: int = 0):
+        """`slack`: how many repeated moves the guard lets through before it keeps the books (rejection sampling
+        with slack 1-2 gives searches that show the model recovering from its own repeat, not only avoiding it)."""
         root = tuple(problem.meta["numbers"])
+        self.slack = slack
+        self.lines = 0  # thinking lines replayed so far
+        self.repeated_lines: list[int] = []  # their indices where a move repeated one searched from the same visit
         # The states from the starting numbers down to the current ones: (numbers sorted, as written, the numbers
         # left by the moves tried from them on this visit). A state met again by another path is a new visit, as in
         # the solver's search, whose traces repeat such moves (test_the_guard_never_blocks_a_token_of_a_solver_trace).
@@ -97,6 +102,8 @@ class CountdownGuard:
         (of all legal moves when none is left)."""
         options = self._options()
         fresh = [o for o in options if o[3] not in self.path[-1][2]] or options
+        if len(self.repeated_lines) < self.slack:
+            fresh = options  # the model's own repeat, let through: what it writes after one is worth learning
         return [f"try {a}{op}{b}=" for a, op, b, _ in fresh]
 
     def _left_forms(self, head: str) -> list[str]:
@@ -118,6 +125,7 @@ class CountdownGuard:
 
     def _close(self, line: str) -> None:
         """Replay one finished line: `back to …` returns up the path, a move is marked searched and moves down."""
+        index, self.lines = self.lines, self.lines + 1
         self.settled = line.startswith(_BACK) or line.endswith(" no") or " left " in line
         if line.startswith(_BACK):
             try:
@@ -139,6 +147,8 @@ class CountdownGuard:
             if not chosen:
                 self.active = False
                 return
+            if chosen[0][3] in self.path[-1][2] and not self._exhausted():
+                self.repeated_lines.append(index)
             self.path[-1][2].add(chosen[0][3])
             self.last_move = (move["a"], move["b"])
         left = _LEFT.search(line)

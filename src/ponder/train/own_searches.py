@@ -58,13 +58,15 @@ def training_problems(task: Task, counts: dict[int, int], seed: int) -> list[Pro
 
 
 def decode_searches(model, tokenizer, task: Task, problems: list[Problem], max_thinking: int, guard: bool,
-                    chunk: int = 64, on_chunk: Callable[[int], None] | None = None) -> Iterable[Search]:
-    """Greedy searches of `problems`, `chunk` at a time (so a caller can save as it goes), each verified."""
+                    chunk: int = 64, on_chunk: Callable[[int], None] | None = None,
+                    slack: int = 0) -> Iterable[Search]:
+    """Greedy searches of `problems`, `chunk` at a time (so a caller can save as it goes), each verified; under
+    the guard, `slack` repeats of the model's own are let through before it keeps the books."""
     params = GenerationParams(max_thinking=max_thinking)
     model.eval()
     for i in range(0, len(problems), chunk):
         part = problems[i:i + chunk]
-        guards = [task.guard(p) for p in part] if guard else None
+        guards = [task.guard(p, slack) for p in part] if guard else None
         with torch.no_grad():
             outs = generate(model, tokenizer, [prompt_ids(tokenizer, p.prompt) for p in part],
                             [params] * len(part), guards=guards)
@@ -103,11 +105,11 @@ def verified_searches(paths: Iterable[str]) -> list[Search]:
 
 
 def search_spans(task: Task, problem: Problem, thinking: str) -> list[Span]:
-    """The thinking as one span a line, lines with a step `check_steps` finds wrong marked not to learn."""
-    spans = []
-    for line in thinking.splitlines(keepends=True):
-        spans.append(Span(line, learn=all(task.check_steps(problem, line))))
-    return spans
+    """The thinking as one span a line; lines with a step `check_steps` finds wrong, and lines that repeat work
+    already done (`Task.repeated_lines`: a guard's slack let them through), are marked not to learn."""
+    repeated = task.repeated_lines(problem, thinking)
+    return [Span(line, learn=i not in repeated and all(task.check_steps(problem, line)))
+            for i, line in enumerate(thinking.splitlines(keepends=True))]
 
 
 def search_example(tokenizer, task: Task, search: Search) -> Example:
