@@ -9,6 +9,7 @@ from ponder.tasks import get_task
 from ponder.train.data import IGNORE
 from ponder.train.own_searches import (
     Search,
+    partial_path,
     read_searches,
     search_example,
     search_spans,
@@ -124,6 +125,23 @@ def test_train_searches_writes_every_decoded_search(tmp_path, tiny_checkpoint, c
     assert [r["problem"]["level"] for r in rows] == [2, 2, 3]
     assert all(isinstance(r["correct"], bool) and isinstance(r["thinking"], str) for r in rows)
     assert "searches verified" in capsys.readouterr().err
+
+
+def test_train_searches_resumes_after_the_searches_an_interrupted_run_kept(tmp_path, tiny_checkpoint, capsys):
+    out = tmp_path / "s.jsonl"
+    argv = ["train", "searches", "--model", str(tiny_checkpoint), "--levels", "2,3", "--n", "2,1",
+            "--max-thinking", "8", "--out", str(out)]
+    first = training_problems(COUNTDOWN, {2: 2, 3: 1}, seed=0)[0]
+    kept = Search(first, "kept from the killed run", "1", False)
+    partial = partial_path(out)
+    partial.write_text(kept.to_json() + "\n" + kept.to_json()[:30])  # the kill tore the second line
+    assert main(argv) == 2 and "--resume" in capsys.readouterr().err and partial.exists()  # never thrown away
+    assert main([*argv, "--resume"]) == 0
+    rows = [Search.from_json(line) for line in out.read_text().splitlines()]
+    assert rows[0] == kept and [r.problem.level for r in rows] == [2, 2, 3] and not partial.exists()
+    assert "1 kept from the interrupted run" in capsys.readouterr().err
+    partial.write_text(Search(training_problems(COUNTDOWN, {4: 1}, seed=9)[0], "", "", False).to_json() + "\n")
+    assert main([*argv, "--resume"]) == 2 and "other problems" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 
@@ -221,7 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="repeated moves the guard lets through before it keeps the books (default 0): the searches "
                          "then show the model recovering from its own repeat; repeated lines are not learned")
     rs.add_argument("--seed", type=int, default=0, help="problem seed (default 0)")
-    rs.add_argument("--out", required=True, help="JSONL file to write (through a temp file, renamed at the end)")
+    rs.add_argument("--resume", action="store_true",
+                    help="carry on an interrupted run from OUT.partial (same flags), decoding only what it lacks")
+    rs.add_argument("--out", required=True,
+                    help="JSONL file to write; searches collect in OUT.partial, renamed to OUT when all are in")
 
     from ponder.train.grpo import GRPOConfig
 
@@ -466,7 +470,13 @@ def _searches(args: argparse.Namespace) -> int:
     from ponder.model.checkpoint import load_checkpoint
     from ponder.progress import progress_bar
     from ponder.tasks import get_task
-    from ponder.train.own_searches import decode_searches, training_problems, write_searches
+    from ponder.train.own_searches import (
+        append_searches,
+        decode_searches,
+        kept_searches,
+        partial_path,
+        training_problems,
+    )
 
     task = get_task(args.task)
     out = Path(args.out)
@@ -476,24 +486,30 @@ def _searches(args: argparse.Namespace) -> int:
         raise ValueError("--slack loosens the guard; it needs --guard")
     if len(args.n) not in (1, len(args.levels)):
         raise ValueError(f"--n needs one count or one per level ({len(args.levels)}), got {len(args.n)}")
-    model, tokenizer, _, _ = load_checkpoint(args.model)
     counts = args.n * len(args.levels) if len(args.n) == 1 else args.n
     problems = training_problems(task, dict(zip(args.levels, counts, strict=True)), args.seed)
-    verified = {"n": 0}
+    partial = partial_path(out)
+    if partial.exists() and not args.resume:
+        raise ValueError(f"{partial} holds the searches of an interrupted run: add --resume to carry on, or delete it")
+    kept = kept_searches(partial, problems)
+    model, tokenizer, _, _ = load_checkpoint(args.model)
+    verified = {"n": sum(s.correct for s in kept)}
     with progress_bar() as bar:
-        bar_id = bar.add_task("searches", total=len(problems), info="")
+        bar_id = bar.add_task("searches", total=len(problems), completed=len(kept), info="")
 
         def tick(n: int) -> None:
             bar.update(bar_id, advance=n, info=f"{verified['n']} verified")
 
         def counted():
-            for s in decode_searches(model, tokenizer, task, problems, args.max_thinking, args.guard, on_chunk=tick,
-                                       slack=args.slack):
+            for s in decode_searches(model, tokenizer, task, problems[len(kept):], args.max_thinking, args.guard,
+                                     on_chunk=tick, slack=args.slack):
                 verified["n"] += s.correct
                 yield s
 
-        n = write_searches(out, counted())
-    print(f"{verified['n']} of {n} searches verified; wrote {out}", file=sys.stderr)
+        n = append_searches(partial, kept, counted())
+    os.replace(partial, out)
+    resumed = f" ({len(kept)} kept from the interrupted run)" if kept else ""
+    print(f"{verified['n']} of {n} searches verified{resumed}; wrote {out}", file=sys.stderr)
     print(out)
     return 0
 

@@ -83,6 +83,43 @@ def write_searches(path: Path, searches: Iterable[Search]) -> int:
     return len(lines)
 
 
+def partial_path(out: Path) -> Path:
+    """Where `ponder train searches` keeps the searches decoded so far, until all are in and it renames it to out."""
+    return out.with_name(out.name + ".partial")
+
+
+def kept_searches(partial: Path, problems: list[Problem]) -> list[Search]:
+    """The searches a killed run kept in `partial`, which must be of the first of `problems` in order (a line torn
+    by the kill is dropped); a ValueError if they are of other problems (another --levels, --n, --seed or task)."""
+    if not partial.exists():
+        return []
+    lines = partial.read_text().splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines.pop()  # the kill came while this line was written
+    kept = []
+    for i, line in enumerate(lines, 1):
+        try:
+            kept.append(Search.from_json(line))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{partial}:{i} is not a search ({e}); delete the file to start over") from None
+    if [s.problem.to_json() for s in kept] != [p.to_json() for p in problems[:len(kept)]]:
+        raise ValueError(f"{partial} holds searches of other problems; resume with the same flags or delete it")
+    return kept
+
+
+def append_searches(partial: Path, kept: list[Search], searches: Iterable[Search]) -> int:
+    """Rewrite `partial` with `kept` (through a temp file), then append `searches` to it, each flushed as it comes,
+    so a kill loses only the chunk being decoded; returns how many it holds."""
+    write_atomic(partial, "".join(s.to_json() + "\n" for s in kept))
+    n = len(kept)
+    with partial.open("a") as f:
+        for s in searches:
+            f.write(s.to_json() + "\n")
+            f.flush()
+            n += 1
+    return n
+
+
 def read_searches(path: Path) -> list[Search]:
     """The searches of a file `write_searches` wrote; a missing file or a line that is not one is a ValueError."""
     if not path.is_file():
