@@ -6,11 +6,11 @@
 set -euo pipefail
 out="${1:-runs/sft-recipe}"
 mkdir -p "$out"
-resume() { if [ -e "$1/last" ]; then echo --resume; fi; }
+resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: its last checkpoint, its partial file
 
-[ -e "$out/cold/final" ] || ponder train sft --out "$out/cold" $(resume "$out/cold")
+[ -e "$out/cold/final" ] || ponder train sft --out "$out/cold" $(resume "$out/cold/last")
 [ -e "$out/searches.jsonl" ] || ponder train searches --model "$out/cold/final" --levels 2,3,4,5 --n 400 --seed 0 \
-    --out "$out/searches.jsonl"
+    --out "$out/searches.jsonl" $(resume "$out/searches.jsonl.partial")
 [ -e "$out/rs/final" ] || ponder train sft --init "$out/cold/final" --out "$out/rs" --steps 300 --lr 5e-4 \
-    --warmup 20 --eval-every 0 --own-searches "$out/searches.jsonl" $(resume "$out/rs")
+    --warmup 20 --eval-every 0 --own-searches "$out/searches.jsonl" $(resume "$out/rs/last")
 echo "$out/rs/final"
