@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "training problems, optionally under the task's decoding guard, verify each "
                                       "answer and write every search to a JSONL file. `ponder train sft --init "
                                       "MODEL --own-searches FILE` then fine-tunes on the verified ones, the lines "
-                                      "with a wrong step masked.")
+                                      "with a wrong step masked. Interrupted? Run the same command with --resume.")
     rs.add_argument("--model", default="ponder-tiny-sft", help="model to decode (default ponder-tiny-sft)")
     rs.add_argument("--task", default="countdown", help="task family (default countdown)")
     rs.add_argument("--levels", type=_levels, default=(2, 3, 4, 5), help="levels, comma-separated (default 2,3,4,5)")
