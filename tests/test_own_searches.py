@@ -9,12 +9,12 @@ from ponder.tasks import get_task
 from ponder.train.data import IGNORE
 from ponder.train.own_searches import (
     Search,
+    append_searches,
     partial_path,
     read_searches,
     search_example,
     search_spans,
     training_problems,
-    write_searches,
 )
 from ponder.train.sft import SFTConfig, _pool_steps
 
@@ -61,7 +61,7 @@ def test_searches_round_trip_through_jsonl_written_atomically(tmp_path):
     searches = [_solver_search(p, correct=i % 2 == 0)
                 for i, p in enumerate(training_problems(COUNTDOWN, {2: 2, 4: 2}, seed=3))]
     path = tmp_path / "s.jsonl"
-    assert write_searches(path, iter(searches)) == 4
+    assert append_searches(path, [], iter(searches)) == 4
     assert read_searches(path) == searches and [p.name for p in tmp_path.iterdir()] == ["s.jsonl"]
     assert [s.problem.level for s in searches] == [2, 2, 4, 4]
     assert training_problems(COUNTDOWN, {2: 2}, seed=3) == [s.problem for s in searches[:2]]  # seeded per level
@@ -72,7 +72,7 @@ def _searches_file(tmp_path, n=8, wrong=1):
     searches = [_solver_search(p) for p in problems[:n]]
     bad = [Search(p, "try 1+1=2\n", "nonsense", False) for p in problems[n:]]
     path = tmp_path / "searches.jsonl"
-    write_searches(path, iter(searches + bad))
+    append_searches(path, [], iter(searches + bad))
     return path, searches, bad
 
 
@@ -106,7 +106,7 @@ def test_sft_refuses_a_searches_file_it_cannot_use(tmp_path, make, needle):
 def _only_wrong(tmp_path):
     path = tmp_path / "wrong.jsonl"
     problem = training_problems(COUNTDOWN, {2: 1}, seed=0)[0]
-    write_searches(path, iter([Search(problem, "", "1", False)]))
+    append_searches(path, [], iter([Search(problem, "", "1", False)]))
     return path
 
 

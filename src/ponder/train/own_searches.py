@@ -76,13 +76,6 @@ def decode_searches(model, tokenizer, task: Task, problems: list[Problem], max_t
             on_chunk(len(part))
 
 
-def write_searches(path: Path, searches: Iterable[Search]) -> int:
-    """Write searches as JSONL through a temp file renamed into place; returns how many."""
-    lines = [s.to_json() + "\n" for s in searches]
-    write_atomic(path, "".join(lines))
-    return len(lines)
-
-
 def partial_path(out: Path) -> Path:
     """Where `ponder train searches` keeps the searches decoded so far, until all are in and it renames it to out."""
     return out.with_name(out.name + ".partial")
@@ -96,23 +89,18 @@ def kept_searches(partial: Path, problems: list[Problem]) -> list[Search]:
     lines = partial.read_text().splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines.pop()  # the kill came while this line was written
-    kept = []
-    for i, line in enumerate(lines, 1):
-        try:
-            kept.append(Search.from_json(line))
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{partial}:{i} is not a search ({e}); delete the file to start over") from None
+    kept = _parse(partial, lines, hint="; delete the file to start over")
     if [s.problem.to_json() for s in kept] != [p.to_json() for p in problems[:len(kept)]]:
         raise ValueError(f"{partial} holds searches of other problems; resume with the same flags or delete it")
     return kept
 
 
-def append_searches(partial: Path, kept: list[Search], searches: Iterable[Search]) -> int:
-    """Rewrite `partial` with `kept` (through a temp file), then append `searches` to it, each flushed as it comes,
+def append_searches(path: Path, kept: list[Search], searches: Iterable[Search]) -> int:
+    """Rewrite `path` with `kept` (through a temp file), then append `searches` to it, each flushed as it comes,
     so a kill loses only the chunk being decoded; returns how many it holds."""
-    write_atomic(partial, "".join(s.to_json() + "\n" for s in kept))
+    write_atomic(path, "".join(s.to_json() + "\n" for s in kept))
     n = len(kept)
-    with partial.open("a") as f:
+    with path.open("a") as f:
         for s in searches:
             f.write(s.to_json() + "\n")
             f.flush()
@@ -121,18 +109,23 @@ def append_searches(partial: Path, kept: list[Search], searches: Iterable[Search
 
 
 def read_searches(path: Path) -> list[Search]:
-    """The searches of a file `write_searches` wrote; a missing file or a line that is not one is a ValueError."""
+    """The searches of a file `ponder train searches` wrote; a missing file or a line that is not one is a
+    ValueError."""
     if not path.is_file():
         raise ValueError(f"no searches file at {path} (write one with `ponder train searches`)")
+    return _parse(path, path.read_text().splitlines())
+
+
+def _parse(path: Path, lines: list[str], hint: str = "") -> list[Search]:
+    """The searches of a file's lines (blank ones skipped); a line that is not one is a ValueError naming it."""
     out = []
-    with path.open() as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(Search.from_json(line))
-            except (ValueError, KeyError, TypeError) as e:
-                raise ValueError(f"{path}:{i} is not a search ({e})") from None
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Search.from_json(line))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}:{i} is not a search ({e}){hint}") from None
     return out
 
 
