@@ -1,4 +1,5 @@
 import json
+import random
 import re
 from dataclasses import replace
 
@@ -55,6 +56,16 @@ def test_a_repeated_move_and_nothing_else_is_masked(tokenizer):
     again = lines[:first_back + 1] + [lines[1]] + lines[first_back + 1:]  # the first move, tried again after back
     spans = search_spans(COUNTDOWN, problem, "".join(again))
     assert [i for i, s in enumerate(spans) if not s.learn] == [first_back + 1]
+
+
+def test_own_searches_get_caught_repeats_at_the_catch_rate(tokenizer):
+    problem = next(p for p in training_problems(COUNTDOWN, {3: 20}, seed=0) if "back to" in COUNTDOWN.trace(p))
+    search = _solver_search(problem)
+    plain = search_example(tokenizer, COUNTDOWN, search)
+    assert search_example(tokenizer, COUNTDOWN, search, random.Random(0), 0.0).input_ids == plain.input_ids
+    caught = tokenizer.decode(search_example(tokenizer, COUNTDOWN, search, random.Random(0), 1.0).input_ids)
+    assert " Wait, no\n" in caught
+    assert re.sub(r"try \d+[-+*/]\d+ Wait, no\n", "", caught) == tokenizer.decode(plain.input_ids)
 
 
 def test_searches_round_trip_through_jsonl_written_atomically(tmp_path):

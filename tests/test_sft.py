@@ -1,5 +1,6 @@
 import json
 import random
+import re
 from dataclasses import asdict, replace
 
 import pytest
@@ -24,6 +25,18 @@ def test_example_learns_only_assistant_tokens_and_not_slips(tokenizer):
     assert learned.endswith(task.answer_from_trace(problem, "".join(s.text for s in spans)) + "<|end|>")
     for slip in (s.text for s in spans if not s.learn):
         assert slip in full
+
+
+def test_caught_repeats_mask_the_repeat_and_learn_the_catch(tokenizer):
+    task = get_task("countdown")
+    problem = next(p for p in task.sample_many(0, 4, 20, split="train") if "back to" in task.trace(p))
+    ex = make_example(tokenizer, task, problem, random.Random(0), direct=False, slip_rate=0.0, catch_rate=1.0)
+    full = tokenizer.decode(ex.input_ids)
+    learned = tokenizer.decode([t for t in ex.labels if t != IGNORE])
+    repeats = re.findall(r"try (\d+[-+*/]\d+) Wait, no\n", full)
+    assert repeats and learned.count("try  Wait, no\n") == len(repeats)  # the move masked, `try` and the catch not
+    plain = make_example(tokenizer, task, problem, random.Random(0), direct=False, slip_rate=0.0)
+    assert "Wait, no" not in tokenizer.decode(plain.input_ids)
 
 
 def test_direct_examples_have_empty_thinking(tokenizer):
@@ -80,7 +93,8 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"lr": -1.0}, {"tasks": ("nope",)}, {"size": "huge"},
                                     {"level_weights": (1, 1)}, {"direct_frac": 2.0},
                                     {"short_rows": (700,)}, {"short_rows": (0,)}, {"countdown_guide": -0.1},
-                                    {"unlikelihood": -1.0}, {"init": "no-such-model"}])
+                                    {"unlikelihood": -1.0}, {"init": "no-such-model"},
+                                    {"catch_rate": 1.5}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)

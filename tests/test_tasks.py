@@ -1,4 +1,5 @@
 import random
+import re
 import time
 
 import pytest
@@ -242,3 +243,60 @@ def _replay_line(line: str, state: list[int], searched: dict) -> list[int]:
         searched.setdefault(tuple(state), set()).add(_child(state, a, op, b))
     left = re.search(r" left ([\d ]+)$", line)  # on the try line, or after a caught false hit
     return sorted(int(v) for v in left[1].split()) if left else state
+
+
+def test_caught_repeats_repeat_a_move_written_earlier_and_change_nothing_else():
+    """Replays the text with its caught repeats: each masked move was written before from the same numbers (so the
+    catch is always right), the catch is learned, and without the catches the trace is the solver's, unchanged."""
+    from ponder.tasks.countdown import CATCH
+
+    task = get_task("countdown")
+    caught = places = 0
+    for level in (2, 3, 4, 5):
+        for p in task.sample_many(4, level, 40, split="train"):
+            spans = task.trace_spans(p, random.Random(p.prompt), 0.04)
+            assert task.catch_repeats(p, spans, random.Random(0), 0.0) is spans
+            with_catches = task.catch_repeats(p, spans, random.Random(0), 1.0)
+            clean = "".join(s.text for s in spans)
+            state, searched, text, done = sorted(p.meta["numbers"]), {}, "", 0
+            for k, s in enumerate(with_catches):
+                if s.text == CATCH:
+                    a, op, b = re.fullmatch(r"(\d+)([-+*/])(\d+)", with_catches[k - 1].text).groups()
+                    assert not with_catches[k - 1].learn and s.learn and with_catches[k - 2].text == "try "
+                    assert _child(state, int(a), op, int(b)) in searched[tuple(state)], text[-200:]
+                    caught += 1
+                places += s.text == "try " and with_catches[k + 1].learn and bool(searched.get(tuple(state)))
+                text += s.text
+                while "\n" in text[done:]:
+                    end = text.index("\n", done)
+                    line, done = text[done:end], end + 1
+                    if re.fullmatch(r"try \d+[-+*/]\d+" + re.escape(CATCH.strip("\n")), line):
+                        continue  # a caught repeat is no move
+                    if line.startswith("back to ") or not line.startswith("try "):
+                        state = _replay_line(line, state, searched)
+                        continue
+                    fresh = _replay_line(line, state, searched)
+                    if fresh != state:
+                        searched.pop(tuple(fresh), None)  # entered afresh: a new visit of these numbers
+                    state = fresh
+            visible = re.sub(r"try \d+[-+*/]\d+" + re.escape(CATCH), "", text)
+            assert visible == clean
+            assert task.check_steps(p, text) == task.check_steps(p, clean)
+            assert task.answer_from_trace(p, text) == task.answer_from_trace(p, clean)
+    # rate 1 catches at every place a tried move could be repeated, up to two in a row
+    assert caught >= places > 100
+
+
+def test_caught_repeats_draw_their_share_of_places():
+    task = get_task("countdown")
+    problems = task.sample_many(5, 4, 60, split="train")
+    counts = {}
+    for rate in (0.1, 0.5):
+        rng = random.Random(0)
+        counts[rate] = sum("".join(s.text for s in task.catch_repeats(p, task.trace_spans(p, rng, 0.0), rng, rate))
+                           .count("Wait, no\n") for p in problems)
+    assert 0 < counts[0.1] < counts[0.5] / 3
+    arithmetic = get_task("arithmetic")
+    p = arithmetic.sample_many(0, 3, 1)[0]
+    spans = arithmetic.trace_spans(p, random.Random(0), 0.0)
+    assert arithmetic.catch_repeats(p, spans, random.Random(0), 1.0) is spans

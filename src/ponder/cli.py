@@ -32,6 +32,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     value = _positive_int(text)
     if not 1 <= value <= 65535:
@@ -196,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --own-searches, the share of their task's examples drawn from them, the rest solver "
                           "traces; other tasks keep their share (default "
                           f"{defaults.own_share})")
+    sft.add_argument("--catch-rate", type=_unit_float, default=defaults.catch_rate,
+                     help="share of the places in a countdown search where a move already tried from the same "
+                          "numbers gets written (masked) and caught, `try 9+4 Wait, no`, so the model learns to "
+                          f"notice its own loops; 0 turns it off (default {defaults.catch_rate})")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -457,7 +471,7 @@ def _train(args: argparse.Namespace) -> int:
                     lr=args.lr, warmup=args.warmup, max_len=args.max_len, short_rows=args.short_rows,
                     countdown_guide=args.countdown_guide, unlikelihood=args.unlikelihood,
                     repeat_every=args.repeat_every, own_searches=args.own_searches, own_share=args.own_share,
-                    seed=args.seed,
+                    catch_rate=args.catch_rate, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)

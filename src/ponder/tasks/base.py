@@ -91,6 +91,12 @@ class Task:
         `slack` repeats of searched work are let through first."""
         return None
 
+    def catch_repeats(self, problem: Problem, spans: list[Span], rng: random.Random, rate: float) -> list[Span]:
+        """The thinking `spans` with caught repeats inserted at a share `rate` of the places where work already
+        done could be repeated: the repeat shown but masked, then its catch learned (self-correction of a loop);
+        unchanged for tasks without search."""
+        return spans
+
     def repeated_lines(self, problem: Problem, thinking: str) -> set[int]:
         """Indices of the thinking's lines that repeat work already done (not learned from a model's own search)."""
         return set()

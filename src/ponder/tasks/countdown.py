@@ -191,6 +191,9 @@ class CountdownTask(Task):
 
         return CountdownGuard(problem, slack)
 
+    def catch_repeats(self, problem: Problem, spans: list[Span], rng: random.Random, rate: float) -> list[Span]:
+        return catch_repeats(problem, spans, rng, rate)
+
     def repeated_lines(self, problem: Problem, thinking: str) -> set[int]:
         guard = self.guard(problem, slack=len(thinking))  # lets every repeat through, only keeps count
         guard.feed(thinking + "\n")
@@ -458,6 +461,67 @@ def first_repeat(problem: Problem, thinking: str) -> tuple[int, str] | None:
         if left is not None:
             state = tuple(sorted(int(v) for v in left["numbers"].split()))
     return None
+
+
+# The catch of a repeated move: `try 9+4 Wait, no` (words the tokenizer has; the move never gets its `=`).
+CATCH = " Wait, no\n"
+MAX_CATCHES = 2  # caught repeats in a row at one place
+
+
+class _Replay:
+    """The moves a thinking text has written from each state of its search, replayed line by line: `left …` enters
+    a state afresh, `back to …` returns to one (a caught repeat, having no `=`, is no move)."""
+
+    def __init__(self, numbers: list[int]):
+        self.state = tuple(sorted(numbers))
+        self.tried: dict[tuple[int, ...], list[tuple[str, str, str]]] = {self.state: []}
+
+    def feed(self, line: str) -> None:
+        if line.startswith("back to "):
+            try:
+                self.state = tuple(sorted(int(v) for v in line[len("back to "):].split()))
+            except ValueError:
+                return
+            self.tried.setdefault(self.state, [])
+            return
+        move = _TRY_LINE.match(line)
+        if move is not None:
+            written = (move["a"], move["op"], move["b"])
+            tried = self.tried.setdefault(self.state, [])
+            if written not in tried:
+                tried.append(written)
+        left = _LEFT.search(line)
+        if left is not None and (move is not None or line.startswith("Wait, ")):  # a caught false hit's line
+            self.state = tuple(sorted(int(v) for v in left["numbers"].split()))
+            self.tried[self.state] = []
+
+
+def catch_repeats(problem: Problem, spans: list[Span], rng: random.Random, rate: float) -> list[Span]:
+    """Insert caught repeats before a share `rate` of the move lines written from a state some move was already
+    tried from (after `back to …`, or the next operator on the last two numbers): `try ` and a move tried before
+    from these numbers, masked, then the learned catch ` Wait, no`, then the trace's own next move. The model's loops
+    repeat such moves (countdown_failures.md); clean traces never show one, so it never learned to notice one
+    (guard-free recovery; the guard itself only forbids them). The move repeated is the state's first one half the
+    time (the model's favourite), else any tried one; up to MAX_CATCHES in a row."""
+    if rate <= 0:
+        return spans
+    replay = _Replay(problem.meta["numbers"])
+    out: list[Span] = []
+    line = ""  # the current line's text so far
+    for span in spans:
+        if not line and span.text.startswith("try "):
+            tried = replay.tried.get(replay.state, [])
+            caught: list[tuple[str, str, str]] = []
+            while len(caught) < min(MAX_CATCHES, len(tried)) and rng.random() < rate:
+                fresh = [m for m in tried if m not in caught]
+                pick = tried[0] if tried[0] in fresh and rng.random() < 0.5 else rng.choice(fresh)
+                caught.append(pick)
+                out += [Span("try "), Span("".join(pick), learn=False), Span(CATCH)]
+        out.append(span)
+        *complete, line = (line + span.text).split("\n")
+        for done in complete:
+            replay.feed(done)
+    return out
 
 
 def _strip_parens(s: str) -> str:

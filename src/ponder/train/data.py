@@ -40,16 +40,19 @@ def prompt_ids(tokenizer, prompt: str) -> list[int]:
 
 
 def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, direct: bool,
-                 slip_rate: float, cut: bool = False) -> Example:
+                 slip_rate: float, cut: bool = False, catch_rate: float = 0.0) -> Example:
     """`cut` ends the trace at a random word, as a thinking budget does: `</think>` is then forced (masked, so the
     model never learns to stop mid-thought) and the reference answer follows, the model's best direct guess. Without
-    such examples a cut search was followed by junk and scored below answering at once."""
+    such examples a cut search was followed by junk and scored below answering at once. `catch_rate` inserts caught
+    repeats into the trace (`Task.catch_repeats`)."""
     spans = [Span("<think>")]
     answer = problem.answer
     if direct:
         spans.append(Span("</think>"))
     else:
         trace = task.trace_spans(problem, rng, slip_rate)
+        if catch_rate:
+            trace = task.catch_repeats(problem, trace, rng, catch_rate)
         text = "".join(s.text for s in trace)
         breaks = [i for i, ch in enumerate(text) if ch in " \n"] if cut else []
         if breaks:

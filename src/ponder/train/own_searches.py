@@ -142,8 +142,13 @@ def search_spans(task: Task, problem: Problem, thinking: str) -> list[Span]:
             for i, line in enumerate(thinking.splitlines(keepends=True))]
 
 
-def search_example(tokenizer, task: Task, search: Search) -> Example:
-    """An SFT example of a verified search: `<think>`, its lines (wrong ones masked), `</think>`, the answer."""
-    spans = [Span("<think>"), *search_spans(task, search.problem, search.thinking), Span("</think>"),
+def search_example(tokenizer, task: Task, search: Search, rng: random.Random | None = None,
+                   catch_rate: float = 0.0) -> Example:
+    """An SFT example of a verified search: `<think>`, its lines (wrong ones masked), `</think>`, the answer;
+    with `catch_rate` (and `rng`), caught repeats inserted (`Task.catch_repeats`)."""
+    lines = search_spans(task, search.problem, search.thinking)
+    if catch_rate and rng is not None:
+        lines = task.catch_repeats(search.problem, lines, rng, catch_rate)
+    spans = [Span("<think>"), *lines, Span("</think>"),
              Span(search.answer + tokenizer.eos_token)]
     return make_spans_example(tokenizer, search.problem.prompt, spans)

@@ -81,6 +81,10 @@ class SFTConfig:
     # instead (so arithmetic fell to a quarter of them) lost arithmetic level 2 at a 128-token budget, 95% -> 80%.
     own_searches: tuple[str, ...] = ()
     own_share: float = 0.75
+    # Share of the places in a countdown search (solver trace or own search) where a move already tried from the
+    # same numbers could be written again, that get one written, masked, then caught (` Wait, no`): the loops of
+    # countdown_failures.md, shown with their recovery, since clean traces never let the model notice a repeat.
+    catch_rate: float = 0.0
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -113,6 +117,8 @@ class SFTConfig:
             raise ValueError("repeat_every must be >= 0 and repeat_problems >= 1")
         if self.repeat_every and (self.unlikelihood == 0 or "countdown" not in self.tasks):
             raise ValueError("repeat_every needs unlikelihood > 0 and the countdown task")
+        if not 0 <= self.catch_rate <= 1:
+            raise ValueError(f"catch_rate must be in [0, 1], got {self.catch_rate}")
         if not 0 < self.own_share <= 1:
             raise ValueError(f"own_share must be in (0, 1], got {self.own_share}")
         if self.own_searches and not verified_searches(self.own_searches):
@@ -166,7 +172,7 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
     while len(examples) < cfg.pool:
         name = rng.choice(cfg.tasks)
         if own.get(name) and rng.random() < cfg.own_share:
-            ex = search_example(tokenizer, tasks[name], rng.choice(own[name]))
+            ex = search_example(tokenizer, tasks[name], rng.choice(own[name]), rng, cfg.catch_rate)
             if len(ex.input_ids) <= cfg.max_len:
                 examples.append(ex)
             continue
@@ -174,7 +180,8 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
         level = rng.choices(range(1, 6), weights=cfg.level_weights)[0]
         problem = task.sample_split(rng, level, "train")
         direct = rng.random() < cfg.direct_frac
-        ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac)
+        ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac,
+                          catch_rate=cfg.catch_rate)
         if len(ex.input_ids) <= cfg.max_len:
             examples.append(ex)
     return [pack_by_width(group, cfg.row_widths) for group in step_groups(examples, cfg.batch_tokens)]
