@@ -10,7 +10,8 @@ Causes, in the order they are tested:
 Also counted over all problems: wrong steps (`check_steps` flags at least one line), mean thinking tokens, and how
 the search used its first level: moves tried from the starting numbers per problem (`root moves`; a search that
 never backs up to them tries one) and problems where at least one of those moves left numbers that can still make
-the target (`live root`; the rest searched dead branches only).
+the target (`live root`; the rest searched dead branches only), and repeats the model caught itself (`try 9+4 Wait,
+no`, learned with `ponder train sft --catch-rate`).
 Same held-out problems as sft_accuracy.py for the same seed and n.
 
 Writes benchmarks/results/countdown_failures.json and .md. Reproduce the committed figures with:
@@ -27,7 +28,7 @@ from collections import Counter
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
-from ponder.tasks.countdown import can_reach
+from ponder.tasks.countdown import CATCH, can_reach
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
 
@@ -122,7 +123,8 @@ def main() -> int:
                    for p, r in zip(problems, roots, strict=True))
         row = {"level": level, **{c: counts[c] for c in CAUSES}, "wrong_steps": wrong_steps,
                "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1),
-               "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live}
+               "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live,
+               "caught_repeats": sum(o.thinking.count(CATCH) for o in outs)}
         rows.append(row)
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k != "level"), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
@@ -136,12 +138,13 @@ def markdown_table(doc: dict) -> str:
     how = "greedy with countdown's decoding guard" if doc.get("guard") else "greedy"
     head = (f"Countdown failures of `{doc['model']}`, {how}, thinking budget {doc['max_thinking']} tokens, "
             f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
-            "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root |\n"
-            "|---|" + "---|" * (len(CAUSES) + 4) + "\n")
+            "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root "
+            "| caught repeats |\n|---|" + "---|" * (len(CAUSES) + 5) + "\n")
     return head + "".join(
         f"| {r['level']} | " + " | ".join(str(r[c]) for c in CAUSES)
         + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']}"
-        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} |\n"  # results written before these columns
+        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} | {r.get('caught_repeats', '')} |\n"  # older
+        # results were written before the last columns
         for r in doc["results"])
 
 

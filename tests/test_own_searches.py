@@ -68,6 +68,19 @@ def test_own_searches_get_caught_repeats_at_the_catch_rate(tokenizer):
     assert re.sub(r"try \d+[-+*/]\d+ Wait, no\n", "", caught) == tokenizer.decode(plain.input_ids)
 
 
+def test_own_searches_are_rewritten_with_plans_or_left_out(tokenizer):
+    from ponder.tasks.countdown import CountdownTask
+
+    planned = CountdownTask(plans=True)
+    problem = next(p for p in training_problems(COUNTDOWN, {2: 20}, seed=0) if "back to" in COUNTDOWN.trace(p))
+    search = _solver_search(problem)
+    text = tokenizer.decode(search_example(tokenizer, planned, search).input_ids)
+    assert "plan " in text and " plan " in text.split("back to ", 1)[1].split("\n", 1)[0]
+    off_books = replace(search, thinking=re.sub(r"back to [\d ]+\n", "back to 99 98 97\n", search.thinking))
+    assert search_example(tokenizer, planned, off_books) is None
+    assert search_example(tokenizer, COUNTDOWN, off_books) is not None
+
+
 def test_searches_round_trip_through_jsonl_written_atomically(tmp_path):
     searches = [_solver_search(p, correct=i % 2 == 0)
                 for i, p in enumerate(training_problems(COUNTDOWN, {2: 2, 4: 2}, seed=3))]

@@ -39,6 +39,12 @@ def test_caught_repeats_mask_the_repeat_and_learn_the_catch(tokenizer):
     assert "Wait, no" not in tokenizer.decode(plain.input_ids)
 
 
+def test_plans_are_a_flag_of_the_recipe():
+    cfg = SFTConfig(countdown_plans=True, catch_rate=0.25)
+    assert "--countdown-plans" in cfg.command() and "--catch-rate 0.25" in cfg.command()
+    assert "--countdown-plans" not in SFTConfig().command()
+
+
 def test_direct_examples_have_empty_thinking(tokenizer):
     task = get_task("arithmetic")
     problem = task.sample_many(0, 1, 1, split="train")[0]

@@ -300,3 +300,57 @@ def test_caught_repeats_draw_their_share_of_places():
     p = arithmetic.sample_many(0, 3, 1)[0]
     spans = arithmetic.trace_spans(p, random.Random(0), 0.0)
     assert arithmetic.catch_repeats(p, spans, random.Random(0), 1.0) is spans
+
+
+def test_plans_list_each_move_once_and_the_next_move_is_the_head_of_the_last_list():
+    """With plans, a search at three numbers only ever copies: its next move is the head of the last list written at
+    those numbers, and a back line's list is the one before without its head. Without the plans, the trace is the
+    base one, unchanged."""
+    from ponder.tasks.countdown import CountdownTask, _moves_of
+
+    base, planned = CountdownTask(), CountdownTask(plans=True)
+    backs = 0
+    for level in (2, 3, 4, 5):
+        for p in planned.sample_many(6, level, 40, split="train"):
+            clean = base.trace(p, random.Random(1), 0.04)
+            text = planned.trace(p, random.Random(1), 0.04)
+            assert re.sub(r"(\n| )plan [^\n]*", "", text).replace("\n\n", "\n") == clean
+            assert planned.check_steps(p, text) == base.check_steps(p, clean)
+            assert planned.verify(p, planned.answer_from_trace(p, text)).correct
+            lines = text.split("\n")
+            last: dict[str, list[str]] = {}  # numbers as written -> the last list written there
+            state = " ".join(map(str, p.meta["numbers"]))
+            for i, line in enumerate(lines):
+                if line.startswith("plan "):
+                    moves = line.split()[1:]
+                    leaves = {o[:3]: o[3] for o in _moves_of(tuple(int(v) for v in state.split()))}
+                    split = [re.fullmatch(r"(\d+)([-+*/])(\d+)", m).groups() for m in moves]
+                    distinct = set(leaves.values())
+                    assert {leaves[m] for m in split} == distinct and len(moves) == len(distinct)
+                    last[state] = moves
+                elif line.startswith("back to "):
+                    numbers, _, rest = line[len("back to "):].partition(" plan ")
+                    state = numbers
+                    if rest:
+                        assert rest.split() == last[numbers][1:]
+                        last[numbers] = rest.split()
+                        backs += 1
+                if (line.startswith("plan ") or " plan " in line) and lines[i + 1].startswith("try "):
+                    assert lines[i + 1][len("try "):].startswith(last[state][0] + "=")
+                left = re.search(r" left ([\d ]+)$", line)
+                if left and (line.startswith("try ") or line.startswith("Wait, ")):
+                    state = left[1]
+    assert backs > 50
+
+
+def test_plans_refuse_a_search_that_went_off_the_books():
+    from ponder.tasks.base import Span
+    from ponder.tasks.countdown import CountdownTask
+
+    task = CountdownTask(plans=True)
+    p = next(q for q in task.sample_many(0, 2, 30, split="train") if "back to" in CountdownTask().trace(q))
+    lines = CountdownTask().trace(p).splitlines(keepends=True)
+    assert task.reformat(p, [Span(x) for x in lines]) is not None
+    made_up = [x if not x.startswith("back to ") else "back to 99 98 97\n" for x in lines]
+    assert task.reformat(p, [Span(x) for x in made_up]) is None
+    assert CountdownTask().reformat(p, [Span(x) for x in made_up]) is not None  # the base format takes it as it is

@@ -91,6 +91,11 @@ class Task:
         `slack` repeats of searched work are let through first."""
         return None
 
+    def reformat(self, problem: Problem, spans: list[Span]) -> list[Span] | None:
+        """A thinking written in the task's base format (a model's own search), rewritten in the format this task
+        object writes its traces in; None if it cannot be. The base format itself: unchanged."""
+        return spans
+
     def catch_repeats(self, problem: Problem, spans: list[Span], rng: random.Random, rate: float) -> list[Span]:
         """The thinking `spans` with caught repeats inserted at a share `rate` of the places where work already
         done could be repeated: the repeat shown but masked, then its catch learned (self-correction of a loop);

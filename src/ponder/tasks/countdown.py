@@ -108,14 +108,16 @@ def can_reach(values: list[int], target: int, every: bool) -> bool:
 class CountdownTask(Task):
     """`guide` is the share of search states where the solver's trace tries the moves that can still reach the target
     first (an oracle's intuition; the rest of the states follow closeness to the target plus noise, which the model
-    can compute). It shapes training traces only: problems and verdicts do not depend on it."""
+    can compute); `plans` writes plans at three numbers (ponder.tasks.countdown_plans). They shape training traces
+    only: problems and verdicts do not depend on them."""
 
     name = "countdown"
 
-    def __init__(self, guide: float = DEFAULT_GUIDE):
+    def __init__(self, guide: float = DEFAULT_GUIDE, plans: bool = False):
         if not 0.0 <= guide <= 1.0:
             raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
         self.guide = guide
+        self.plans = plans  # traces list the moves to try at three numbers (ponder.tasks.countdown_plans)
 
     def sample(self, rng: random.Random, level: int) -> Problem:
         check_level(level)
@@ -175,7 +177,15 @@ class CountdownTask(Task):
 
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
-        return _Search(problem, rng, slip_rate, self.guide).run()
+        spans = _Search(problem, rng, slip_rate, self.guide).run()
+        return self.reformat(problem, spans) if self.plans else spans
+
+    def reformat(self, problem: Problem, spans: list[Span]) -> list[Span] | None:
+        if not self.plans:
+            return spans
+        from ponder.tasks.countdown_plans import add_plans  # it builds on this module's move lists
+
+        return add_plans(problem, spans)
 
     def answer_from_trace(self, problem: Problem, thinking: str) -> str:
         """The expression the trace's last passing check verified (the search may find another solution than the

@@ -143,10 +143,13 @@ def search_spans(task: Task, problem: Problem, thinking: str) -> list[Span]:
 
 
 def search_example(tokenizer, task: Task, search: Search, rng: random.Random | None = None,
-                   catch_rate: float = 0.0) -> Example:
-    """An SFT example of a verified search: `<think>`, its lines (wrong ones masked), `</think>`, the answer;
-    with `catch_rate` (and `rng`), caught repeats inserted (`Task.catch_repeats`)."""
-    lines = search_spans(task, search.problem, search.thinking)
+                   catch_rate: float = 0.0) -> Example | None:
+    """An SFT example of a verified search: `<think>`, its lines (wrong ones masked), `</think>`, the answer, in the
+    task's trace format (`Task.reformat`; None if the search does not fit it); with `catch_rate` (and `rng`), caught
+    repeats inserted (`Task.catch_repeats`)."""
+    lines = task.reformat(search.problem, search_spans(task, search.problem, search.thinking))
+    if lines is None:
+        return None
     if catch_rate and rng is not None:
         lines = task.catch_repeats(search.problem, lines, rng, catch_rate)
     spans = [Span("<think>"), *lines, Span("</think>"),

@@ -85,6 +85,9 @@ class SFTConfig:
     # same numbers could be written again, that get one written, masked, then caught (` Wait, no`): the loops of
     # countdown_failures.md, shown with their recovery, since clean traces never let the model notice a repeat.
     catch_rate: float = 0.0
+    # Countdown traces (and own searches) list the moves to try at three numbers and copy what is left of the list
+    # on each back line there (ponder.tasks.countdown_plans): the next move is a copy, not a choice among untried ones.
+    countdown_plans: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -154,8 +157,8 @@ _NOT_FLAGS = {"tasks", "level_weights", "direct_frac", "slip_rate", "cut_frac", 
 def _tasks(cfg: SFTConfig) -> dict[str, Task]:
     """The task families as this config writes their traces (countdown's guide may differ from the registry's)."""
     out = {name: get_task(name) for name in cfg.tasks}
-    if "countdown" in out and cfg.countdown_guide != out["countdown"].guide:
-        out["countdown"] = CountdownTask(guide=cfg.countdown_guide)
+    if "countdown" in out and (cfg.countdown_guide != out["countdown"].guide or cfg.countdown_plans):
+        out["countdown"] = CountdownTask(guide=cfg.countdown_guide, plans=cfg.countdown_plans)
     return out
 
 
@@ -173,7 +176,7 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
         name = rng.choice(cfg.tasks)
         if own.get(name) and rng.random() < cfg.own_share:
             ex = search_example(tokenizer, tasks[name], rng.choice(own[name]), rng, cfg.catch_rate)
-            if len(ex.input_ids) <= cfg.max_len:
+            if ex is not None and len(ex.input_ids) <= cfg.max_len:
                 examples.append(ex)
             continue
         task = tasks[name]

@@ -1,0 +1,135 @@
+"""Countdown searches with plans: a search at three numbers lists its moves before it tries them, and each back line
+to those numbers copies what is left of the list (an experiment, off by default: `CountdownTask(plans=True)`).
+
+Why: the shipped model's level-2 misses are loops at the starting numbers (experiments/rs_second_round.md): after
+six or seven distinct moves it tries one again, and never reaches the one that solves. A list of tried moves did
+not help (experiments/tried_list_sft.md: choosing a move *not* in a list is exclusion, which the model does badly);
+the list here holds the moves still to try, so every step is a copy: the next move is the head of the last list
+written at these numbers, and the next list is that list without its head.
+
+    goal 5 some 1 3 7
+    plan 7-1 3+1 3*1 7+1 7*1 7-3 7+3 7*3
+    try 7-1=6 vs 5 no left 3 6
+    …
+    back to 1 3 7 plan 3+1 3*1 7+1 7*1 7-3 7+3 7*3
+    try 3+1=4 vs 5 no left 7 4
+
+Only states of three numbers get plans (the start of levels 2-3, one move down at levels 4-5): two numbers have four
+moves at most, and the four-number start is rarely backed up to. The plan is the visit's moves in the order the
+search tried them, then the untried ones by closeness to the target, each leaving different numbers (as the solver
+searches a state once). The rewrite works on any thinking in the base format, solver trace or own search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ponder.tasks.base import Problem, Span
+from ponder.tasks.countdown import _LEFT, _TRY_LINE, _moves_of
+
+PLANNED = 3  # states with this many numbers get plans
+_BACK = "back to "
+
+
+@dataclass
+class _Visit:
+    state: tuple[int, ...]
+    moves: list[tuple[str, str, str]] = field(default_factory=list)  # distinct moves tried, in order
+    plan: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.leaves = {o[:3]: o[3] for o in _moves_of(self.state)}  # each move -> the numbers it leaves
+
+
+def _visits(problem: Problem, lines: list[str]) -> tuple[dict[int, _Visit], dict[int, tuple[_Visit, set]]] | None:
+    """Replay the thinking's lines: the visit each line enters (the goal line: the start) and, for each back line,
+    the visit it returns to with the numbers left by the moves tried there so far; None where a line does not fit
+    the search (a made-up state or move)."""
+    if not lines or not lines[0].startswith("goal "):
+        return None
+    path = [_Visit(tuple(sorted(problem.meta["numbers"])))]
+    entered: dict[int, _Visit] = {0: path[0]}
+    backs: dict[int, tuple[_Visit, set]] = {}
+    for i, line in enumerate(lines[1:], start=1):
+        if line.startswith(_BACK):
+            try:
+                state = tuple(sorted(int(v) for v in line[len(_BACK):].split()))
+            except ValueError:
+                return None
+            up = [k for k, v in enumerate(path) if v.state == state]
+            if not up:
+                return None
+            del path[up[-1] + 1:]
+            backs[i] = (path[-1], {path[-1].leaves[m] for m in path[-1].moves})
+            continue
+        move = _TRY_LINE.match(line)
+        if move is not None:
+            written = (move["a"], move["op"], move["b"])
+            if written not in path[-1].leaves:
+                return None
+            if written not in path[-1].moves:
+                path[-1].moves.append(written)
+        left = _LEFT.search(line)
+        if left is not None and (move is not None or line.startswith("Wait, ")):  # `Wait, …`: a caught false hit
+            entered[i] = _Visit(tuple(sorted(int(v) for v in left["numbers"].split())))
+            path.append(entered[i])
+    return entered, backs
+
+
+def _plan(visit: _Visit, target: int) -> list[str]:
+    """The moves tried, then the rest by closeness to the target; one move for each numbers left."""
+    rest = sorted((m for m in visit.leaves if m not in visit.moves), key=lambda m: abs(_result(m) - target))
+    plan, seen = [], set()
+    for m in visit.moves + rest:
+        if visit.leaves[m] not in seen:
+            seen.add(visit.leaves[m])
+            plan.append(m)
+    return ["".join(m) for m in plan]
+
+
+def _result(move: tuple[str, str, str]) -> int:
+    a, op, b = int(move[0]), move[1], int(move[2])
+    return {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
+
+
+def add_plans(problem: Problem, spans: list[Span]) -> list[Span] | None:
+    """The thinking `spans` (base format) with plans at three-number states: a `plan …` line after the line that
+    enters one (the goal line at the start), ` plan …` (what is left) on each back line to one, learned as the lines
+    around them are. None if the thinking does not fit the search (its own search went off the books, or came back
+    to numbers with nothing left to try)."""
+    lines = "".join(s.text for s in spans).split("\n")
+    replay = _visits(problem, lines)
+    if replay is None:
+        return None
+    entered, backs = replay
+    for visit in entered.values():
+        if len(visit.state) == PLANNED:
+            visit.plan = _plan(visit, problem.meta["target"])
+    out: list[Span] = []
+    line_no, at_line_start = 0, True  # the line the next span starts in; whether it starts it
+    for span in spans:
+        if at_line_start and line_no in backs and backs[line_no][0].plan:
+            visit, done = backs[line_no]
+            rest = [m for m in visit.plan if visit.leaves[_split(m)] not in done]
+            if not rest or span.text != lines[line_no] + "\n":
+                return None
+            span = replace(span, text=f"{lines[line_no]} plan {' '.join(rest)}\n")
+        out.append(span)
+        ends = span.text.count("\n")
+        for k in range(line_no, line_no + ends):
+            if k in entered and entered[k].plan:
+                if k != line_no + ends - 1 or not span.text.endswith("\n"):
+                    return None  # a line entering a state ends inside a span: no place for the plan
+                out.append(Span(f"plan {' '.join(entered[k].plan)}\n", learn=span.learn))
+        line_no += ends
+        at_line_start = span.text.endswith("\n")
+    return out
+
+
+def _split(move: str) -> tuple[str, str, str]:
+    m = _MOVE_TEXT.fullmatch(move)
+    return m[1], m[2], m[3]
+
+
+_MOVE_TEXT = re.compile(r"(\d+)([-+*/])(\d+)")
