@@ -45,8 +45,9 @@ def tried_moves(thinking: str, start: tuple[str, ...]) -> list[tuple[tuple[str, 
     state, out = tuple(sorted(start)), []
     for line in thinking.split("\n")[1:]:
         if line.startswith("back to "):
-            # `after …` follows the state in the traces of experiments/last_move_sft.md, `tried …` in tried_list_sft.md
-            state = tuple(sorted(re.split(r" (?:after|tried) ", line[len("back to "):])[0].split()))
+            # `after …` follows the state in the traces of experiments/last_move_sft.md, `tried …` in tried_list_sft.md,
+            # `plan …` with --countdown-plans (ponder.tasks.countdown_plans)
+            state = tuple(sorted(re.split(r" (?:after|tried|plan) ", line[len("back to "):])[0].split()))
             continue
         move = _TRY.match(line)
         if move is None:
