@@ -11,10 +11,12 @@ from ponder.train.data import IGNORE
 from ponder.train.own_searches import (
     Search,
     append_searches,
+    check_settings,
     partial_path,
     read_searches,
     search_example,
     search_spans,
+    settings_path,
     training_problems,
 )
 from ponder.train.sft import SFTConfig, _pool_steps
@@ -166,6 +168,21 @@ def test_train_searches_resumes_after_the_searches_an_interrupted_run_kept(tmp_p
     assert "1 kept from the interrupted run" in capsys.readouterr().err
     partial.write_text(Search(training_problems(COUNTDOWN, {4: 1}, seed=9)[0], "", "", False).to_json() + "\n")
     assert main([*argv, "--resume"]) == 2 and "other problems" in capsys.readouterr().err
+
+
+def test_train_searches_will_not_resume_with_another_model_or_guard(tmp_path, tiny_checkpoint, capsys):
+    out = tmp_path / "s.jsonl"
+    argv = ["train", "searches", "--model", str(tiny_checkpoint), "--levels", "2", "--n", "2", "--max-thinking", "8",
+            "--out", str(out)]
+    first = training_problems(COUNTDOWN, {2: 2}, seed=0)[0]
+    partial = partial_path(out)
+    partial.write_text(Search(first, "kept", "1", False).to_json() + "\n")
+    check_settings(out, {"model": str(tiny_checkpoint.resolve()), "max_thinking": 8, "guard": False, "slack": 0})
+    assert main([*argv, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "guard False (now True)" in err and partial.exists()  # the interrupted run's searches are kept
+    assert main([*argv, "--resume", "--no-guard"]) == 0
+    assert not partial.exists() and not settings_path(out).exists() and len(out.read_text().splitlines()) == 2
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -484,14 +484,16 @@ def _train(args: argparse.Namespace) -> int:
 def _searches(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ponder.model.checkpoint import load_checkpoint
+    from ponder.model.checkpoint import load_checkpoint, resolve_model
     from ponder.progress import progress_bar
     from ponder.tasks import get_task
     from ponder.train.own_searches import (
         append_searches,
+        check_settings,
         decode_searches,
         kept_searches,
         partial_path,
+        settings_path,
         training_problems,
     )
 
@@ -509,6 +511,11 @@ def _searches(args: argparse.Namespace) -> int:
     if partial.exists() and not args.resume:
         raise ValueError(f"{partial} holds the searches of an interrupted run: add --resume to carry on, or delete it")
     kept = kept_searches(partial, problems)
+    settings = {"model": str(resolve_model(args.model).resolve()), "max_thinking": args.max_thinking,
+                "guard": args.guard, "slack": args.slack}
+    if not partial.exists():
+        settings_path(out).unlink(missing_ok=True)  # the note of a run whose searches are gone
+    check_settings(out, settings)
     model, tokenizer, _, _ = load_checkpoint(args.model)
     verified = {"n": sum(s.correct for s in kept)}
     with progress_bar() as bar:
@@ -525,6 +532,7 @@ def _searches(args: argparse.Namespace) -> int:
 
         n = append_searches(partial, kept, counted())
     os.replace(partial, out)
+    settings_path(out).unlink(missing_ok=True)
     resumed = f" ({len(kept)} kept from the interrupted run)" if kept else ""
     print(f"{verified['n']} of {n} searches verified{resumed}; wrote {out}", file=sys.stderr)
     print(out)

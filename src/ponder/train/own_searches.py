@@ -81,6 +81,30 @@ def partial_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+def settings_path(out: Path) -> Path:
+    """Where `ponder train searches` notes how it decodes (model, budget, guard) beside OUT.partial, so that a resumed
+    run cannot mix searches of another model or guard into one file."""
+    return out.with_name(out.name + ".partial.json")
+
+
+def check_settings(out: Path, settings: dict) -> None:
+    """Note `settings` for the run writing `out`, or, where a run was interrupted, check they are the ones it used
+    (a ValueError naming the difference if not; a partial file from before settings were noted is taken as is)."""
+    path = settings_path(out)
+    if path.exists():
+        try:
+            noted = json.loads(path.read_text())
+        except ValueError:
+            raise ValueError(f"{path} is not a settings file; delete it and {partial_path(out)} to start "
+                             "over") from None
+        changed = [f"{k} {noted.get(k)!r} (now {v!r})" for k, v in settings.items() if noted.get(k) != v]
+        if changed:
+            raise ValueError(f"{partial_path(out)} was decoded with {', '.join(changed)}; resume with the same flags "
+                             "or delete it")
+        return
+    write_atomic(path, json.dumps(settings, indent=1) + "\n")
+
+
 def kept_searches(partial: Path, problems: list[Problem]) -> list[Search]:
     """The searches a killed run kept in `partial`, which must be of the first of `problems` in order (a line torn
     by the kill is dropped); a ValueError if they are of other problems (another --levels, --n, --seed or task)."""
