@@ -32,14 +32,21 @@ def _count(text: str) -> int:
     return value
 
 
-def _unit_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return value
+def _number_in(low: float, high: float):
+    """An argparse type: a number between low and high."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {value}")
+        return value
+    return parse
+
+
+_unit_float = _number_in(0, 1)
+_temperature = _number_in(0, 5)
 
 
 def _port(text: str) -> int:
@@ -338,14 +345,6 @@ def _curriculum_text(stages: tuple[tuple[int, tuple[int, ...]], ...]) -> str:
     return ";".join(f"{start}:{','.join(map(str, levels))}" for start, levels in stages)
 
 
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 5:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 5, got {value}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
