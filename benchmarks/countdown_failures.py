@@ -141,11 +141,11 @@ def markdown_table(doc: dict) -> str:
             f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
             "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root "
             "| caught repeats |\n|---|" + "---|" * (len(CAUSES) + 5) + "\n")
+    # .get: results written before the last columns were added lack them
     return head + "".join(
         f"| {r['level']} | " + " | ".join(str(r[c]) for c in CAUSES)
         + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']}"
-        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} | {r.get('caught_repeats', '')} |\n"  # older
-        # results were written before the last columns
+        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} | {r.get('caught_repeats', '')} |\n"
         for r in doc["results"])
 
 

@@ -345,8 +345,6 @@ def _curriculum_text(stages: tuple[tuple[int, tuple[int, ...]], ...]) -> str:
     return ";".join(f"{start}:{','.join(map(str, levels))}" for start, levels in stages)
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -177,8 +177,7 @@ class CountdownTask(Task):
 
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
-        spans = _Search(problem, rng, slip_rate, self.guide).run()
-        return self.reformat(problem, spans) if self.plans else spans
+        return self.reformat(problem, _Search(problem, rng, slip_rate, self.guide).run())
 
     def reformat(self, problem: Problem, spans: list[Span]) -> list[Span] | None:
         if not self.plans:

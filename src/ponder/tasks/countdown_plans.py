@@ -22,11 +22,10 @@ searches a state once). The rewrite works on any thinking in the base format, so
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from ponder.tasks.base import Problem, Span
-from ponder.tasks.countdown import _LEFT, _TRY_LINE, _moves_of
+from ponder.tasks.countdown import _LEFT, _TRY_LINE, _moves_of, _value
 
 PLANNED = 3  # states with this many numbers get plans
 _BACK = "back to "
@@ -36,7 +35,7 @@ _BACK = "back to "
 class _Visit:
     state: tuple[int, ...]
     moves: list[tuple[str, str, str]] = field(default_factory=list)  # distinct moves tried, in order
-    plan: list[str] = field(default_factory=list)
+    plan: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.leaves = {o[:3]: o[3] for o in _moves_of(self.state)}  # each move -> the numbers it leaves
@@ -77,20 +76,20 @@ def _visits(problem: Problem, lines: list[str]) -> tuple[dict[int, _Visit], dict
     return entered, backs
 
 
-def _plan(visit: _Visit, target: int) -> list[str]:
+def _plan(visit: _Visit, target: int) -> list[tuple[str, str, str]]:
     """The moves tried, then the rest by closeness to the target; one move for each numbers left."""
-    rest = sorted((m for m in visit.leaves if m not in visit.moves), key=lambda m: abs(_result(m) - target))
+    rest = sorted((m for m in visit.leaves if m not in visit.moves),
+                  key=lambda m: abs(_value(int(m[0]), m[1], int(m[2])) - target))
     plan, seen = [], set()
     for m in visit.moves + rest:
         if visit.leaves[m] not in seen:
             seen.add(visit.leaves[m])
             plan.append(m)
-    return ["".join(m) for m in plan]
+    return plan
 
 
-def _result(move: tuple[str, str, str]) -> int:
-    a, op, b = int(move[0]), move[1], int(move[2])
-    return {"+": a + b, "-": a - b, "*": a * b, "/": a // b}[op]
+def _written(moves: list[tuple[str, str, str]]) -> str:
+    return " ".join("".join(m) for m in moves)
 
 
 def add_plans(problem: Problem, spans: list[Span]) -> list[Span] | None:
@@ -111,25 +110,17 @@ def add_plans(problem: Problem, spans: list[Span]) -> list[Span] | None:
     for span in spans:
         if at_line_start and line_no in backs and backs[line_no][0].plan:
             visit, done = backs[line_no]
-            rest = [m for m in visit.plan if visit.leaves[_split(m)] not in done]
+            rest = [m for m in visit.plan if visit.leaves[m] not in done]
             if not rest or span.text != lines[line_no] + "\n":
                 return None
-            span = replace(span, text=f"{lines[line_no]} plan {' '.join(rest)}\n")
+            span = replace(span, text=f"{lines[line_no]} plan {_written(rest)}\n")
         out.append(span)
         ends = span.text.count("\n")
         for k in range(line_no, line_no + ends):
             if k in entered and entered[k].plan:
                 if k != line_no + ends - 1 or not span.text.endswith("\n"):
                     return None  # a line entering a state ends inside a span: no place for the plan
-                out.append(Span(f"plan {' '.join(entered[k].plan)}\n", learn=span.learn))
+                out.append(Span(f"plan {_written(entered[k].plan)}\n", learn=span.learn))
         line_no += ends
         at_line_start = span.text.endswith("\n")
     return out
-
-
-def _split(move: str) -> tuple[str, str, str]:
-    m = _MOVE_TEXT.fullmatch(move)
-    return m[1], m[2], m[3]
-
-
-_MOVE_TEXT = re.compile(r"(\d+)([-+*/])(\d+)")

@@ -50,9 +50,7 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
     if direct:
         spans.append(Span("</think>"))
     else:
-        trace = task.trace_spans(problem, rng, slip_rate)
-        if catch_rate:
-            trace = task.catch_repeats(problem, trace, rng, catch_rate)
+        trace = task.catch_repeats(problem, task.trace_spans(problem, rng, slip_rate), rng, catch_rate)
         text = "".join(s.text for s in trace)
         breaks = [i for i, ch in enumerate(text) if ch in " \n"] if cut else []
         if breaks:
