@@ -302,6 +302,21 @@ def test_caught_repeats_draw_their_share_of_places():
     assert arithmetic.catch_repeats(p, spans, random.Random(0), 1.0) is spans
 
 
+def test_solver_traces_never_repeat_a_move_on_one_visit_and_the_replay_follows_a_caught_false_hit():
+    task = get_task("countdown")
+    for level in (2, 3, 4, 5):
+        for k, p in enumerate(task.sample_many(7, level, 40)):
+            thinking = "".join(s.text for s in task.trace_spans(p, random.Random(k), 0.05))
+            # a state met again by another path is a new visit, searched afresh as the solver does
+            assert task.first_repeat(p, thinking) is None and task.repeated_lines(p, thinking) == set()
+    problem = Problem("countdown", 2, "", "10*(3-1)", {"numbers": [10, 1, 3], "target": 20, "rule": "some"})
+    thinking = ("goal 20 some 10 1 3\ntry 10-1=9 vs 20 yes\ncheck 10-1: 10-1=9 vs 20 bad\nWait, 9 vs 20 no left 3 9\n"
+                "try 9+3=12 vs 20 no\ntry 9*3=27 vs 20 no\ntry 9+3=12 vs 20 no\n")
+    offset, token = task.first_repeat(problem, thinking)  # the `left` list of the `Wait, …` line moved it down
+    assert token == "+" and thinking[:offset].endswith("no\ntry 9")
+    assert task.repeated_lines(problem, thinking) == {6}
+
+
 def test_plans_list_each_move_once_and_the_next_move_is_the_head_of_the_last_list():
     """With plans, a search at three numbers only ever copies: its next move is the head of the last list written at
     those numbers, and a back line's list is the one before without its head. Without the plans, the trace is the

@@ -19,7 +19,7 @@ import functools
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ponder.tasks.base import Problem, Span, Task, Verdict, check_level
 from ponder.tasks.expression import ExpressionError, parse_expression
@@ -204,9 +204,10 @@ class CountdownTask(Task):
         return catch_repeats(problem, spans, rng, rate)
 
     def repeated_lines(self, problem: Problem, thinking: str) -> set[int]:
-        guard = self.guard(problem, slack=len(thinking))  # lets every repeat through, only keeps count
-        guard.feed(thinking + "\n")
-        return set(guard.repeated_lines)
+        replay = SearchReplay(problem.meta["numbers"])
+        for line in thinking.split("\n"):
+            replay.feed(line)
+        return set(replay.repeated_lines)
 
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         target = problem.meta["target"]
@@ -431,78 +432,109 @@ def _repeat_tokens(items: tuple[_Item, ...], move: tuple[int, int, str, int],
 
 _TRY_LINE = re.compile(r"try (?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=")
 _LEFT = re.compile(r" left (?P<numbers>[\d ]+)$")
+_BACK = "back to "
+
+
+@dataclass
+class Visit:
+    """One visit of a search state: its numbers (sorted, and as the line that entered it wrote them) and the moves
+    tried from them since, in order, with the numbers each left."""
+
+    state: tuple[int, ...]
+    form: str
+    moves: list[tuple[str, str, str]] = field(default_factory=list)  # distinct moves tried, as written
+    searched: set[tuple[int, ...]] = field(default_factory=set)  # the numbers they left
+
+    def __post_init__(self) -> None:
+        self.options = _moves_of(self.state)
+        self.leaves = {o[:3]: o[3] for o in self.options}  # each legal move -> the numbers it leaves
+
+    @property
+    def exhausted(self) -> bool:
+        return all(o[3] in self.searched for o in self.options)
+
+
+class SearchReplay:
+    """A countdown search's books, read back from its thinking one finished line at a time (`feed`): the path of
+    visits from the starting numbers down to the current ones (`left …` enters a new one, `back to …` returns to one
+    on the path) and the moves tried on each. A state met again by another path is a new visit, as in the solver's
+    search. A line that does not fit (numbers the search was never at, a move these numbers lack) loses the books
+    (`lost`) and later lines are ignored: past a made-up state, a repeat means nothing. The one replay behind the
+    guard, the plans, the caught repeats and `first_repeat`."""
+
+    def __init__(self, numbers: list[int]):
+        self.path = [Visit(tuple(sorted(numbers)), " ".join(map(str, numbers)))]
+        self.lost = False
+        self.lines = 0  # lines fed so far
+        self.repeated_lines: list[int] = []  # indices of move lines that left numbers searched on the same visit
+        self.last_move: tuple[str, str] | None = None  # operands of the last move line, for a `Wait, …` line after it
+
+    @property
+    def visit(self) -> Visit:
+        return self.path[-1]
+
+    def feed(self, line: str) -> None:
+        """One finished line of thinking, without its newline."""
+        index, self.lines = self.lines, self.lines + 1
+        if self.lost:
+            return
+        if line.startswith(_BACK):
+            try:
+                back = tuple(sorted(int(v) for v in line[len(_BACK):].split()))
+            except ValueError:
+                self.lost = True
+                return
+            depth = [i for i, v in enumerate(self.path) if v.state == back]
+            if not depth:
+                self.lost = True
+                return
+            del self.path[depth[-1] + 1:]
+            return
+        move = _TRY_LINE.match(line)
+        if move is not None:
+            visit, written = self.visit, (move["a"], move["op"], move["b"])
+            if written not in visit.leaves:
+                self.lost = True
+                return
+            if visit.leaves[written] in visit.searched and not visit.exhausted:
+                self.repeated_lines.append(index)
+            visit.searched.add(visit.leaves[written])
+            if written not in visit.moves:
+                visit.moves.append(written)
+            self.last_move = (move["a"], move["b"])
+        elif not (line.startswith("Wait, ") and self.last_move):  # `Wait, 8 vs 5 no left …`: a caught false hit
+            return
+        left = _LEFT.search(line)
+        if left is not None and len(numbers := left["numbers"].split()) == len(self.visit.state) - 1:
+            self.path.append(Visit(tuple(sorted(int(v) for v in numbers)), " ".join(numbers)))
 
 
 def first_repeat(problem: Problem, thinking: str) -> tuple[int, str] | None:
     """Where a search's thinking first commits to a repeated move: the character offset of the first token after
-    which every move it can still become leaves numbers already searched from the same numbers, and that token's
-    text; None if no move repeats. The thinking is replayed line by line (`left …` moves down, `back to …` returns),
-    and the replay stops at the first line that does not fit the numbers it has: past a made-up state the notion
-    of a repeat means nothing. The on-policy counterpart of `_repeat_tokens`, for the model's own searches."""
-    state = tuple(sorted(problem.meta["numbers"]))
-    searched: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+    which every move it can still become leaves numbers already searched on this visit of the same numbers, and
+    that token's text; None if no move repeats, or if the search loses its books first (`SearchReplay`). The
+    on-policy counterpart of `_repeat_tokens`, for the model's own searches."""
+    replay = SearchReplay(problem.meta["numbers"])
     pos = 0
     for line in thinking.split("\n"):
         start, pos = pos, pos + len(line) + 1
-        if line.startswith("back to "):
-            try:
-                back = tuple(sorted(int(v) for v in line[len("back to "):].split()))
-            except ValueError:
-                return None
-            if back not in searched:  # a state the search never left from
-                return None
-            state = back
-            continue
         move = _TRY_LINE.match(line)
-        if move is None:
-            continue
-        options = _moves_of(state)
-        written = (move["a"], move["op"], move["b"])
-        chosen = [o for o in options if o[:3] == written]
-        if not chosen:
-            return None  # not a move of these numbers
-        done = searched.setdefault(state, set())
-        for k in range(3):
-            if _only_repeats(options, written[:k + 1], done):
-                return start + move.start(("a", "op", "b")[k]), written[k]
-        done.add(chosen[0][3])
-        left = _LEFT.search(line)
-        if left is not None:
-            state = tuple(sorted(int(v) for v in left["numbers"].split()))
+        if move is not None:
+            visit, written = replay.visit, (move["a"], move["op"], move["b"])
+            if written not in visit.leaves:
+                return None  # not a move of these numbers
+            for k in range(3):
+                if _only_repeats(visit.options, written[:k + 1], visit.searched):
+                    return start + move.start(("a", "op", "b")[k]), written[k]
+        replay.feed(line)
+        if replay.lost:
+            return None
     return None
 
 
 # The catch of a repeated move: `try 9+4 Wait, no` (words the tokenizer has; the move never gets its `=`).
 CATCH = " Wait, no\n"
 MAX_CATCHES = 2  # caught repeats in a row at one place
-
-
-class _Replay:
-    """The moves a thinking text has written from each state of its search, replayed line by line: `left …` enters
-    a state afresh, `back to …` returns to one (a caught repeat, having no `=`, is no move)."""
-
-    def __init__(self, numbers: list[int]):
-        self.state = tuple(sorted(numbers))
-        self.tried: dict[tuple[int, ...], list[tuple[str, str, str]]] = {self.state: []}
-
-    def feed(self, line: str) -> None:
-        if line.startswith("back to "):
-            try:
-                self.state = tuple(sorted(int(v) for v in line[len("back to "):].split()))
-            except ValueError:
-                return
-            self.tried.setdefault(self.state, [])
-            return
-        move = _TRY_LINE.match(line)
-        if move is not None:
-            written = (move["a"], move["op"], move["b"])
-            tried = self.tried.setdefault(self.state, [])
-            if written not in tried:
-                tried.append(written)
-        left = _LEFT.search(line)
-        if left is not None and (move is not None or line.startswith("Wait, ")):  # a caught false hit's line
-            self.state = tuple(sorted(int(v) for v in left["numbers"].split()))
-            self.tried[self.state] = []
 
 
 def catch_repeats(problem: Problem, spans: list[Span], rng: random.Random, rate: float) -> list[Span]:
@@ -514,12 +546,12 @@ def catch_repeats(problem: Problem, spans: list[Span], rng: random.Random, rate:
     time (the model's favourite), else any tried one; up to MAX_CATCHES in a row."""
     if rate <= 0:
         return spans
-    replay = _Replay(problem.meta["numbers"])
+    replay = SearchReplay(problem.meta["numbers"])
     out: list[Span] = []
     line = ""  # the current line's text so far
     for span in spans:
         if not line and span.text.startswith("try "):
-            tried = replay.tried.get(replay.state, [])
+            tried = [] if replay.lost else replay.visit.moves
             caught: list[tuple[str, str, str]] = []
             while len(caught) < min(MAX_CATCHES, len(tried)) and rng.random() < rate:
                 fresh = [m for m in tried if m not in caught]

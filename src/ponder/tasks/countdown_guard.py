@@ -27,9 +27,8 @@ from __future__ import annotations
 import re
 
 from ponder.tasks.base import Problem
-from ponder.tasks.countdown import _LEFT, _TRY_LINE, _moves_of
+from ponder.tasks.countdown import _BACK, _TRY_LINE, SearchReplay
 
-_BACK = "back to "
 _RESULT = re.compile(r"=(\d+)")
 _WAIT_RESULT = re.compile(r"^Wait, (\d+)")
 
@@ -47,31 +46,33 @@ class CountdownGuard:
     def __init__(self, problem: Problem, slack: int = 0):
         """`slack`: how many repeated moves the guard lets through before it keeps the books (rejection sampling
         with slack 1-2 gives searches that show the model recovering from its own repeat, not only avoiding it)."""
-        root = tuple(problem.meta["numbers"])
         self.slack = slack
-        self.lines = 0  # thinking lines replayed so far
-        self.repeated_lines: list[int] = []  # their indices where a move repeated one searched from the same visit
-        # The states from the starting numbers down to the current ones: (numbers sorted, as written, the numbers
-        # left by the moves tried from them on this visit). A state met again by another path is a new visit, as in
-        # the solver's search, whose traces repeat such moves (test_the_guard_never_blocks_a_token_of_a_solver_trace).
-        self.path: list[tuple[tuple[int, ...], str, set[tuple[int, ...]]]] = [
-            (tuple(sorted(root)), " ".join(map(str, root)), set())]
+        # The search's books (a state met again by another path is a new visit, as in the solver's search, whose
+        # traces repeat such moves: test_the_guard_never_blocks_a_token_of_a_solver_trace).
+        self.replay = SearchReplay(problem.meta["numbers"])
         self.line = ""
-        self.active = True
-        self.last_move: tuple[str, str] | None = None  # operands of the last move line, for a `Wait, …` line after it
         self.settled = False  # the last line closed a step (a miss, a move down, a back): a new line may start
 
     @property
+    def active(self) -> bool:
+        return not self.replay.lost
+
+    @property
     def state(self) -> tuple[int, ...]:
-        return self.path[-1][0]
+        return self.replay.visit.state
+
+    @property
+    def repeated_lines(self) -> list[int]:
+        """Indices of the thinking lines whose move repeated one searched from the same visit."""
+        return self.replay.repeated_lines
 
     def feed(self, text: str) -> None:
         """The next piece of thinking text (one token's worth)."""
         self.line += text
         while "\n" in self.line:
             done, self.line = self.line.split("\n", 1)
-            if self.active:
-                self._close(done)
+            self.settled = done.startswith(_BACK) or done.endswith(" no") or " left " in done
+            self.replay.feed(done)
 
     def continuations(self) -> list[str] | None:
         """Texts the thinking must go on with, one of them (None: any): a move's head (`try A op B=`) is a legal
@@ -80,30 +81,25 @@ class CountdownGuard:
         with nothing left to try goes back up."""
         if not self.active:
             return None
-        if self.line == "" and self.settled and len(self.path) > 1 and self._exhausted():
-            return [f"{_BACK}{form}\n" for _, form, _ in self.path[:-1]]  # nothing left to try here: go back up
+        path = self.replay.path
+        if self.line == "" and self.settled and len(path) > 1 and path[-1].exhausted:
+            return [f"{_BACK}{v.form}\n" for v in path[:-1]]  # nothing left to try here: go back up
         if self.line.startswith("back"):
-            ancestors = self.path[:-1] or self.path  # back goes up the path (from the root: to the root)
-            return _rests(self.line, [f"{_BACK}{form}\n" for _, form, _ in ancestors])
+            ancestors = path[:-1] or path  # back goes up the path (from the root: to the root)
+            return _rests(self.line, [f"{_BACK}{v.form}\n" for v in ancestors])
         if self.line.startswith("try ") and _TRY_LINE.match(self.line) is None:
             return _rests(self.line, self._move_heads())
         at = self.line.find(" left ")
         lefts = [] if at < 0 else self._left_forms(self.line[:at])
         return _rests(self.line, [f"{self.line[:at]} left {left}\n" for left in lefts]) if lefts else None
 
-    def _options(self) -> list[tuple[str, str, str, tuple[int, ...]]]:
-        return _moves_of(self.state)
-
-    def _exhausted(self) -> bool:
-        return all(o[3] in self.path[-1][2] for o in self._options())
-
     def _move_heads(self) -> list[str]:
         """`try A op B=` of the legal moves from the current numbers that leave numbers not yet searched from them
         (of all legal moves when none is left)."""
-        options = self._options()
-        fresh = [o for o in options if o[3] not in self.path[-1][2]] or options
+        visit = self.replay.visit
+        fresh = [o for o in visit.options if o[3] not in visit.searched] or visit.options
         if len(self.repeated_lines) < self.slack:
-            fresh = options  # the model's own repeat, let through: what it writes after one is worth learning
+            fresh = visit.options  # the model's own repeat, let through: what it writes after one is worth learning
         return [f"try {a}{op}{b}=" for a, op, b, _ in fresh]
 
     def _left_forms(self, head: str) -> list[str]:
@@ -112,45 +108,13 @@ class CountdownGuard:
         last (`try 13+6=19`, slips and verdict included; `Wait, 8 vs 5 no` after a caught false hit continues the
         move line before it)."""
         move = _TRY_LINE.match(head)
-        operands = (move["a"], move["b"]) if move else self.last_move if head.startswith("Wait, ") else None
+        operands = (move["a"], move["b"]) if move else self.replay.last_move if head.startswith("Wait, ") else None
         results = _RESULT.findall(head) if move else _WAIT_RESULT.findall(head)
         if operands is None or not results:
             return []
-        numbers = self.path[-1][1].split()
+        numbers = self.replay.visit.form.split()
         if len(numbers) < 3:
             return []  # two numbers leave one: no `left` list
         return sorted({" ".join([v for k, v in enumerate(numbers) if k not in (i, j)] + [results[-1]])
                        for i, a in enumerate(numbers) for j, b in enumerate(numbers)
                        if i != j and (a, b) == operands})
-
-    def _close(self, line: str) -> None:
-        """Replay one finished line: `back to …` returns up the path, a move is marked searched and moves down."""
-        index, self.lines = self.lines, self.lines + 1
-        self.settled = line.startswith(_BACK) or line.endswith(" no") or " left " in line
-        if line.startswith(_BACK):
-            try:
-                back = tuple(sorted(int(v) for v in line[len(_BACK):].split()))
-            except ValueError:
-                self.active = False
-                return
-            depth = [i for i, (s, _, _) in enumerate(self.path) if s == back]
-            if not depth:  # numbers the search was never at: past here a repeat means nothing
-                self.active = False
-                return
-            del self.path[depth[-1] + 1:]
-            return
-        move = _TRY_LINE.match(line)
-        if move is None and not (line.startswith("Wait, ") and self.last_move):
-            return
-        if move is not None:
-            chosen = [o for o in self._options() if o[:3] == (move["a"], move["op"], move["b"])]
-            if not chosen:
-                self.active = False
-                return
-            if chosen[0][3] in self.path[-1][2] and not self._exhausted():
-                self.repeated_lines.append(index)
-            self.path[-1][2].add(chosen[0][3])
-            self.last_move = (move["a"], move["b"])
-        left = _LEFT.search(line)
-        if left is not None and len(numbers := left["numbers"].split()) == len(self.state) - 1:
-            self.path.append((tuple(sorted(int(v) for v in numbers)), " ".join(numbers), set()))

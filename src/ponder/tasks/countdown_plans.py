@@ -22,61 +22,36 @@ searches a state once). The rewrite works on any thinking in the base format, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ponder.tasks.base import Problem, Span
-from ponder.tasks.countdown import _LEFT, _TRY_LINE, _moves_of, _value
+from ponder.tasks.countdown import _BACK, SearchReplay, Visit, _value
 
 PLANNED = 3  # states with this many numbers get plans
-_BACK = "back to "
 
 
-@dataclass
-class _Visit:
-    state: tuple[int, ...]
-    moves: list[tuple[str, str, str]] = field(default_factory=list)  # distinct moves tried, in order
-    plan: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.leaves = {o[:3]: o[3] for o in _moves_of(self.state)}  # each move -> the numbers it leaves
-
-
-def _visits(problem: Problem, lines: list[str]) -> tuple[dict[int, _Visit], dict[int, tuple[_Visit, set]]] | None:
+def _visits(problem: Problem, lines: list[str]) -> tuple[dict[int, Visit], dict[int, tuple[Visit, set]]] | None:
     """Replay the thinking's lines: the visit each line enters (the goal line: the start) and, for each back line,
     the visit it returns to with the numbers left by the moves tried there so far; None where a line does not fit
     the search (a made-up state or move)."""
     if not lines or not lines[0].startswith("goal "):
         return None
-    path = [_Visit(tuple(sorted(problem.meta["numbers"])))]
-    entered: dict[int, _Visit] = {0: path[0]}
-    backs: dict[int, tuple[_Visit, set]] = {}
+    replay = SearchReplay(problem.meta["numbers"])
+    entered: dict[int, Visit] = {0: replay.visit}
+    backs: dict[int, tuple[Visit, set]] = {}
     for i, line in enumerate(lines[1:], start=1):
+        depth = len(replay.path)
+        replay.feed(line)
+        if replay.lost:
+            return None
         if line.startswith(_BACK):
-            try:
-                state = tuple(sorted(int(v) for v in line[len(_BACK):].split()))
-            except ValueError:
-                return None
-            up = [k for k, v in enumerate(path) if v.state == state]
-            if not up:
-                return None
-            del path[up[-1] + 1:]
-            backs[i] = (path[-1], {path[-1].leaves[m] for m in path[-1].moves})
-            continue
-        move = _TRY_LINE.match(line)
-        if move is not None:
-            written = (move["a"], move["op"], move["b"])
-            if written not in path[-1].leaves:
-                return None
-            if written not in path[-1].moves:
-                path[-1].moves.append(written)
-        left = _LEFT.search(line)
-        if left is not None and (move is not None or line.startswith("Wait, ")):  # `Wait, …`: a caught false hit
-            entered[i] = _Visit(tuple(sorted(int(v) for v in left["numbers"].split())))
-            path.append(entered[i])
+            backs[i] = (replay.visit, set(replay.visit.searched))
+        elif len(replay.path) > depth:
+            entered[i] = replay.visit
     return entered, backs
 
 
-def _plan(visit: _Visit, target: int) -> list[tuple[str, str, str]]:
+def _plan(visit: Visit, target: int) -> list[tuple[str, str, str]]:
     """The moves tried, then the rest by closeness to the target; one move for each numbers left."""
     rest = sorted((m for m in visit.leaves if m not in visit.moves),
                   key=lambda m: abs(_value(int(m[0]), m[1], int(m[2])) - target))
@@ -102,25 +77,23 @@ def add_plans(problem: Problem, spans: list[Span]) -> list[Span] | None:
     if replay is None:
         return None
     entered, backs = replay
-    for visit in entered.values():
-        if len(visit.state) == PLANNED:
-            visit.plan = _plan(visit, problem.meta["target"])
+    plans = {id(v): _plan(v, problem.meta["target"]) for v in entered.values() if len(v.state) == PLANNED}
     out: list[Span] = []
     line_no, at_line_start = 0, True  # the line the next span starts in; whether it starts it
     for span in spans:
-        if at_line_start and line_no in backs and backs[line_no][0].plan:
+        if at_line_start and line_no in backs and id(backs[line_no][0]) in plans:
             visit, done = backs[line_no]
-            rest = [m for m in visit.plan if visit.leaves[m] not in done]
+            rest = [m for m in plans[id(visit)] if visit.leaves[m] not in done]
             if not rest or span.text != lines[line_no] + "\n":
                 return None
             span = replace(span, text=f"{lines[line_no]} plan {_written(rest)}\n")
         out.append(span)
         ends = span.text.count("\n")
         for k in range(line_no, line_no + ends):
-            if k in entered and entered[k].plan:
+            if k in entered and id(entered[k]) in plans:
                 if k != line_no + ends - 1 or not span.text.endswith("\n"):
                     return None  # a line entering a state ends inside a span: no place for the plan
-                out.append(Span(f"plan {_written(entered[k].plan)}\n", learn=span.learn))
+                out.append(Span(f"plan {_written(plans[id(entered[k])])}\n", learn=span.learn))
         line_no += ends
         at_line_start = span.text.endswith("\n")
     return out
