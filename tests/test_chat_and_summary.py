@@ -26,6 +26,7 @@ def test_chat_keeps_history_and_handles_commands(tiny_checkpoint, capsys):
     assert run_chat(str(tiny_checkpoint), "low", None, 0, 0.0, None, False, stdin=stdin) == 0
     err = capsys.readouterr().err
     assert err.count("Thought for") == 3 and "Thought for 0 tokens" in err and "commands:" in err
+    assert err.count("[arithmetic verifier: ") == 2  # the two questions in the task's words, not "hi"
 
 
 def test_ask_with_history_and_context_limit(tiny_checkpoint):

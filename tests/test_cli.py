@@ -33,6 +33,7 @@ def test_tasks_show_json(capsys):
     (["ask", "   "], "empty"),
     (["ask", "What is 2 + 3?", "--effort", "extreme"], "invalid choice"),
     (["ask", "What is 2 + 3?", "--budget", "-4"], "must be >= 0"),
+    (["ask", "What is 2 + 3?", "--guard"], "--guard needs a question in the words of a task that has a guard"),
 ])
 def test_bad_input_gives_one_line_and_nonzero_exit(argv, needle, capsys):
     try:
@@ -48,6 +49,20 @@ def test_ask_json_on_a_checkpoint_folder(tiny_checkpoint, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert {"answer", "thinking_tokens", "answer_tokens", "finish_reason", "effort", "summary"} <= set(doc)
     assert doc["thinking_tokens"] <= 5 and "thinking" not in doc
+
+
+def test_ask_verifies_a_question_in_a_tasks_words_and_guards_a_countdown_search(tiny_checkpoint, capsys):
+    countdown = ("Using the numbers 3, 5, 8, make 16. Use each number at most once, with + - * / and "
+                 "parentheses.")
+    assert main(["ask", countdown, "--model", str(tiny_checkpoint), "--budget", "24", "--guard", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verified"]["task"] == "countdown" and isinstance(doc["verified"]["correct"], bool)
+    assert isinstance(doc["guard_overrides"], int) and doc["guard_overrides"] >= 0
+    assert main(["ask", "How are you?", "--model", str(tiny_checkpoint), "--budget", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verified"] is None and doc["guard_overrides"] is None
+    assert main(["ask", "What is 2 + 3?", "--model", str(tiny_checkpoint), "--budget", "5"]) == 0
+    assert "[arithmetic verifier: " in capsys.readouterr().err
 
 
 def test_ask_effort_none(tiny_checkpoint, capsys):

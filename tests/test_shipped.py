@@ -21,6 +21,7 @@ def test_ask_answers_with_thinking(question, answer, capsys):
     assert main(["ask", question, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["answer"] == answer and doc["thinking_tokens"] > 0 and doc["finish_reason"] == "stop"
+    assert doc["verified"] == {"task": "arithmetic", "correct": True, "reason": "correct"}
 
 
 def test_effort_none_and_a_small_budget(capsys):

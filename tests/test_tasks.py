@@ -302,6 +302,35 @@ def test_caught_repeats_draw_their_share_of_places():
     assert arithmetic.catch_repeats(p, spans, random.Random(0), 1.0) is spans
 
 
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_a_canonical_prompt_reads_back_as_its_problem(name):
+    from ponder.tasks import read_question
+
+    task = get_task(name)
+    for level in LEVELS:
+        for p in task.sample_many(3, level, 30):
+            asked = read_question(p.prompt)
+            assert asked is not None and (asked.task, asked.meta, asked.level) == (name, p.meta, 0)
+            assert task.verify(asked, p.answer).correct
+
+
+@pytest.mark.parametrize("text", [
+    "What is 37*46?", "what is 37 * 46?", "What is 37 * 46? Please.", "What is 37 / 46?",
+    "What is " + "9" * 19 + " * 2?",
+    "Using the numbers 3, make 24. Use every number exactly once, with + - * / and parentheses.",
+    "Using the numbers 3, 5, 8, 13, make 24. Use them all.",
+    "Using the numbers 0, 5, make 5. Use each number at most once, with + - * / and parentheses.",
+    "Using the numbers " + ", ".join(["1"] * 7) + ", make 7. Use each number at most once, with + - * / and "
+    "parentheses.",
+    "Using the numbers 99999, 5, make 5. Use each number at most once, with + - * / and parentheses.",
+    "", "Hello",
+])
+def test_other_questions_are_not_read_as_problems(text):
+    from ponder.tasks import read_question
+
+    assert read_question(text) is None
+
+
 def test_solver_traces_never_repeat_a_move_on_one_visit_and_the_replay_follows_a_caught_false_hit():
     task = get_task("countdown")
     for level in (2, 3, 4, 5):

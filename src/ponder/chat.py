@@ -86,6 +86,9 @@ def run_chat(model: str, effort: str, budget: int | None, min_thinking: int, tem
             status.stop()
         sys.stdout.write("\n")
         console.print(f"[{result.summary}]", style="dim")
+        if result.verified is not None:
+            verdict = f"[{result.verified['task']} verifier: {result.verified['reason']}]"
+            console.print(verdict, style="dim", markup=False)  # the brackets are text, not rich markup
         messages.append({"role": "assistant", "content": result.answer})
 
 

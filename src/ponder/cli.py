@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='e.g. "What is 482 * 317?" or "Using the numbers 3, 5, 8, 13, make 24. '
                                       'Use every number exactly once, with + - * / and parentheses."')
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--guard", action="store_true",
+                     help="decode a countdown question under the task's guard: the engine keeps the search's books "
+                          "(no move tried twice from the same numbers), the model still proposes, computes and "
+                          "judges every move; needs the canonical words of `ponder tasks show countdown`")
     _generation_flags(ask, DEFAULT_MODEL)
 
     chat = sub.add_parser("chat", help="an interactive conversation, answers streamed",
@@ -388,7 +392,7 @@ def _ask(args: argparse.Namespace) -> int:
     if args.budget is not None and args.min_thinking > args.budget:
         raise ValueError(f"--min-thinking {args.min_thinking} exceeds --budget {args.budget}")
     result = ask(args.question, model=args.model, effort=args.effort, budget=args.budget,
-                 min_thinking=args.min_thinking, temperature=args.temperature, seed=args.seed)
+                 min_thinking=args.min_thinking, temperature=args.temperature, seed=args.seed, guard=args.guard)
     if args.json:
         doc = result.to_dict()
         if not args.show_thinking:
@@ -398,6 +402,8 @@ def _ask(args: argparse.Namespace) -> int:
     if args.show_thinking:
         print(f"<think>\n{result.thinking}\n</think>")
     print(f"[{result.summary}]", file=sys.stderr)
+    if result.verified is not None:
+        print(f"[{result.verified['task']} verifier: {result.verified['reason']}]", file=sys.stderr)
     print(result.answer)
     return 0
 

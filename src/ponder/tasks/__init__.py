@@ -16,4 +16,9 @@ def get_task(name: str) -> Task:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}") from None
 
 
-__all__ = ["LEVELS", "TASKS", "Problem", "Span", "Task", "Verdict", "get_task"]
+def read_question(text: str) -> Problem | None:
+    """The problem a question states in some task's canonical words (`Task.read_prompt`), or None."""
+    return next((p for t in TASKS.values() if (p := t.read_prompt(text)) is not None), None)
+
+
+__all__ = ["LEVELS", "TASKS", "Problem", "Span", "Task", "Verdict", "get_task", "read_question"]

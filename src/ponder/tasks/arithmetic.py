@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 import re
 
-from ponder.tasks.base import Problem, Span, Task, Verdict, check_level
+from ponder.tasks.base import ASKED_LEVEL, Problem, Span, Task, Verdict, check_level
 
 _INT = re.compile(r"[+-]?\d+")
+_PROMPT = re.compile(r"What is (\d{1,18}) ([-+*]) (\d{1,18})\?")  # the canonical prompt; 18 digits keep it exact
 
 
 def _digits(n: int) -> list[int]:
@@ -125,6 +126,14 @@ class ArithmeticTask(Task):
             a, b = b, a
         value = a + b if op == "+" else a - b if op == "-" else a * b
         return Problem(self.name, level, f"What is {a} {op} {b}?", str(value), {"a": a, "b": b, "op": op})
+
+    def read_prompt(self, text: str) -> Problem | None:
+        m = _PROMPT.fullmatch(text.strip())
+        if m is None:
+            return None
+        a, op, b = int(m[1]), m[2], int(m[3])
+        value = a + b if op == "+" else a - b if op == "-" else a * b
+        return Problem(self.name, ASKED_LEVEL, text.strip(), str(value), {"a": a, "b": b, "op": op})
 
     def verify(self, problem: Problem, answer_text: str) -> Verdict:
         text = answer_text.strip()

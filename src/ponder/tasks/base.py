@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 LEVELS = (1, 2, 3, 4, 5)
+ASKED_LEVEL = 0  # the level of a problem read from a question (`Task.read_prompt`): no generator wrote it
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ class Task:
         """The answer a trace arrives at; training examples end with it, so that the answer follows from the
         thinking. Tasks whose problems have several right answers override this."""
         return problem.answer
+
+    def read_prompt(self, text: str) -> Problem | None:
+        """The problem that a question in this task's canonical words (DESIGN.md) states, at ASKED_LEVEL, with its
+        reference answer where one is computed cheaply; None for any other text (or numbers beyond the task's
+        limits). It lets `ponder ask` verify the answer to such a question and decode it under the task's guard."""
+        return None
 
     def first_repeat(self, problem: Problem, thinking: str) -> tuple[int, str] | None:
         """Where a thinking text first commits to repeating work it has already done (character offset and the

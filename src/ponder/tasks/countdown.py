@@ -21,7 +21,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from ponder.tasks.base import Problem, Span, Task, Verdict, check_level
+from ponder.tasks.base import ASKED_LEVEL, Problem, Span, Task, Verdict, check_level
 from ponder.tasks.expression import ExpressionError, parse_expression
 
 MAX_VALUE = 999
@@ -40,6 +40,11 @@ LEVEL_SPECS = {
     4: (4, 13, 50, ("some", "all")),
     5: (4, 13, 100, ("some", "all", "24")),
 }
+
+
+# The canonical prompt (DESIGN.md), read back by `read_prompt`; a question beyond these limits is not read.
+_PROMPT = re.compile(r"Using the numbers (\d{1,4}(?:, \d{1,4})+), make (\d{1,4})\. (.+)")
+MAX_ASKED_NUMBERS = 6
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,19 @@ class CountdownTask(Task):
             meta = {"numbers": numbers, "target": target, "rule": rule_key}
             answer = _solve(numbers, target, every)
             return Problem(self.name, level, prompt, answer, meta)
+
+    def read_prompt(self, text: str) -> Problem | None:
+        """A countdown question in the canonical words; its reference answer is left empty (finding one is the
+        search itself), which the verifier does not need."""
+        m = _PROMPT.fullmatch(text.strip())
+        rule = next((key for key, words in RULE_TEXT.items() if m is not None and m[3] == words), None)
+        if rule is None:
+            return None
+        numbers = [int(v) for v in m[1].split(", ")]
+        if len(numbers) > MAX_ASKED_NUMBERS or min(numbers) < 1:
+            return None
+        meta = {"numbers": numbers, "target": int(m[2]), "rule": rule}
+        return Problem(self.name, ASKED_LEVEL, text.strip(), "", meta)
 
     def verify(self, problem: Problem, answer_text: str) -> Verdict:
         text = answer_text.strip()
