@@ -63,6 +63,52 @@ def test_curriculum_moves_up():
     assert replace(cfg, curriculum=((0, (5,)),)).levels_at(3) == (5,)
 
 
+def _write_lines(path, rows):
+    import json
+
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return str(path)
+
+
+def test_a_problems_file_gives_each_steps_problems_and_a_searches_file_its_failures(tmp_path):
+    import json
+
+    from ponder.tasks import get_task
+
+    train = get_task("countdown").sample_many(1, 2, 6, split="train")
+    rows = [json.loads(p.to_json()) for p in train[:3]]
+    rows += [{"problem": json.loads(p.to_json()), "thinking": "", "answer": p.answer, "correct": i == 0}
+             for i, p in enumerate(train[3:])]
+    path = _write_lines(tmp_path / "problems.jsonl", rows)
+    pool = grpo.load_problem_pool(path)
+    assert list(pool) == train[:3] + train[4:]  # the search the model got right gives no problem
+    cfg = GRPOConfig(problems_file=path, prompts=3)
+    step0 = [p.prompt for p in grpo.step_problems(cfg, 0)]
+    assert set(step0) <= {p.prompt for p in pool} and len(set(step0)) == 3
+    assert step0 == [p.prompt for p in grpo.step_problems(cfg, 0)]
+    assert len(grpo.step_problems(replace(cfg, prompts=9), 1)) == 9  # fewer problems than a step needs
+
+
+def test_a_bad_problems_file_is_refused_with_its_line(tmp_path):
+    import json
+
+    from ponder.tasks import get_task
+
+    task = get_task("arithmetic")
+    good = json.loads(task.sample_many(1, 2, 1, split="train")[0].to_json())
+    held_out = json.loads(task.sample_many(1, 2, 1, split="test")[0].to_json())
+    for rows, needle in [([good, "{not json"], ":2: not a problem"),
+                         ([good, {**good, "task": "nope"}], ":2: not a problem"),
+                         ([{**good, "answer": "-1"}], ":1: its meta or answer do not match its prompt"),
+                         ([{**good, "meta": {}}], ":1: its meta or answer do not match its prompt"),
+                         ([held_out], ":1: a held-out test problem"),
+                         ([{"problem": good, "thinking": "", "answer": "", "correct": True}], "no problems")]:
+        with pytest.raises(ValueError, match=needle):
+            grpo.load_problem_pool(_write_lines(tmp_path / f"bad{len(needle)}.jsonl", rows))
+    with pytest.raises(ValueError, match="cannot read problems file"):
+        GRPOConfig(problems_file=str(tmp_path / "missing.jsonl"))
+
+
 def test_rewards_see_the_answer_without_the_end_of_turn_token(tokenizer):
     """The engine's token ids end with <|end|>; the verifier must judge the answer before it."""
     import random

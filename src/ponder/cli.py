@@ -283,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     grpo.add_argument("--curriculum", type=_curriculum, default=g.curriculum,
                       help="levels by step: 'STEP:LEVELS;STEP:LEVELS', e.g. '0:3,4;40:4,5', or just '4,5' "
                            f"(default {_curriculum_text(g.curriculum)})")
+    grpo.add_argument("--problems", default="", metavar="FILE",
+                      help="draw each step's problems from this JSONL file instead of --tasks and --curriculum: "
+                           "Problem lines, or the searches of `ponder train searches`, of which the ones its model "
+                           "got wrong (RL where the model still fails); train-split problems only")
     grpo.add_argument("--temperature", type=_temperature, default=g.temperature,
                       help=f"sampling temperature of the G samples (default {g.temperature})")
     grpo.add_argument("--format-weight", type=float, default=g.format_weight,
@@ -458,7 +462,8 @@ def _train(args: argparse.Namespace) -> int:
                          updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
                          negative_weight=args.negative_weight,
                          max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
-                         tasks=args.tasks, curriculum=args.curriculum, temperature=args.temperature,
+                         tasks=args.tasks, curriculum=args.curriculum, problems_file=args.problems,
+                         temperature=args.temperature,
                          micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
                          process_weight=args.process_weight, overlong_weight=args.overlong_weight, bf16=args.bf16)
         log = lambda m: print(m, file=sys.stderr)  # noqa: E731

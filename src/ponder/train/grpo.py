@@ -1,6 +1,7 @@
 """`ponder train grpo`: GRPO with verifiable rewards on top of a cold-start SFT checkpoint (DeepSeek-R1's recipe).
 
-One step: sample a batch of train-split problems (levels from a curriculum), draw G completions each with ponder's
+One step: sample a batch of train-split problems (levels from a curriculum, or drawn from a file of problems, e.g.
+the ones a model failed), draw G completions each with ponder's
 engine, score them with the reward functions of ponder.train.rewards, turn rewards into group-normalised advantages,
 drop groups whose rewards are all equal (dynamic sampling), and take `updates` clipped policy-gradient steps on
 the sampled tokens; tokens the engine forced carry no gradient. Everything random is derived from (seed, step),
@@ -23,6 +24,7 @@ from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
 from ponder.progress import progress_bar
 from ponder.tasks import Problem, get_task
+from ponder.tasks.base import is_test_problem
 from ponder.train.curves import plot_grpo
 from ponder.train.data import prompt_ids
 from ponder.train.evaluate import held_out_accuracy
@@ -63,6 +65,7 @@ class GRPOConfig:
     # arithmetic is left out: the SFT model already solves its levels 3-5 (all G samples right: no signal)
     tasks: tuple[str, ...] = ("countdown",)
     curriculum: tuple[tuple[int, tuple[int, ...]], ...] = ((0, (3, 4, 5)), (80, (4, 5)))
+    problems_file: str = ""  # a JSONL file to draw each step's problems from instead (load_problem_pool)
     # Shaping terms are off by default. Measured (runs/grpo-tiny-attempt1, weights 0.1/0.1/0.2): with right answers
     # rare, they were the only difference between wrong samples, and they favour short thinking (a false hit has
     # fewer steps to get wrong and never runs into the length limit): in 60 steps greedy countdown accuracy at
@@ -96,6 +99,8 @@ class GRPOConfig:
         for start, levels in self.curriculum:
             if start < 0 or not levels or any(lvl not in (1, 2, 3, 4, 5) for lvl in levels):
                 raise ValueError(f"bad curriculum stage {(start, levels)}: levels are 1..5")
+        if self.problems_file:
+            load_problem_pool(self.problems_file)  # refused here, before any model is loaded
 
     def levels_at(self, step: int) -> tuple[int, ...]:
         current = self.curriculum[0][1]
@@ -105,8 +110,48 @@ class GRPOConfig:
         return current
 
 
-def _problems(cfg: GRPOConfig, step: int) -> list[Problem]:
+def load_problem_pool(path: str) -> tuple[Problem, ...]:
+    """The problems of a JSONL file to train on: lines of `Problem.to_json`, or the searches `ponder train searches`
+    writes, of which the problems the model got wrong (RL where the model still fails: a model that solves a
+    problem in all G samples gives its group no signal). Refused with the line number: a line that is neither,
+    an unknown task, or a problem of the test split (evaluation problems are never trained on)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise ValueError(f"cannot read problems file {path}: {e.strerror}") from None
+    pool = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if "problem" in row:  # a search: kept only if the model failed it
+                if row["correct"]:
+                    continue
+                row = row["problem"]
+            problem = Problem(**row)
+            stated = get_task(problem.task).read_prompt(problem.prompt)  # what its prompt says
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise ValueError(f"{path}:{n}: not a problem or a search ({type(e).__name__}: {e})") from None
+        if stated is not None and (stated.meta != problem.meta or stated.answer not in ("", problem.answer)):
+            # the reward would judge against numbers or a reference answer the prompt does not state
+            raise ValueError(f"{path}:{n}: its meta or answer do not match its prompt {problem.prompt!r}")
+        if is_test_problem(problem):
+            raise ValueError(f"{path}:{n}: a held-out test problem ({problem.prompt!r}); RL never trains on them")
+        pool.append(problem)
+    if not pool:
+        raise ValueError(f"{path}: no problems to train on (a searches file contributes only the failed ones)")
+    return tuple(pool)
+
+
+def step_problems(cfg: GRPOConfig, step: int, pool: tuple[Problem, ...] | None = None) -> list[Problem]:
+    """The problems of one step, derived from (seed, step) alone: from the curriculum's levels of the train split,
+    or drawn without replacement from `problems_file` (with replacement if it holds fewer than a step needs;
+    `pool`: the file's problems, loaded once by the caller)."""
     rng = random.Random(f"grpo:{cfg.seed}:{step}")
+    if cfg.problems_file:
+        pool = pool if pool is not None else load_problem_pool(cfg.problems_file)
+        return rng.sample(pool, cfg.prompts) if len(pool) >= cfg.prompts else rng.choices(pool, k=cfg.prompts)
     levels = cfg.levels_at(step)
     return [get_task(rng.choice(cfg.tasks)).sample_split(rng, rng.choice(levels), "train")
             for _ in range(cfg.prompts)]
@@ -193,6 +238,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
     log(precision_line(cfg.bf16))
     out.mkdir(parents=True, exist_ok=True)
     metrics = open_metrics(out / "metrics.jsonl", step)
+    pool = load_problem_pool(cfg.problems_file) if cfg.problems_file else None
     gen_params = GenerationParams(max_thinking=cfg.max_thinking, answer_budget=cfg.answer_budget,
                                   temperature=cfg.temperature,
                                   max_new_tokens=cfg.max_thinking + cfg.answer_budget + 8)
@@ -200,7 +246,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
         task_id = bar.add_task("grpo", total=cfg.steps, completed=step, info="")
         while step < cfg.steps:
             t0 = time.perf_counter()
-            problems = _problems(cfg, step)
+            problems = step_problems(cfg, step, pool)
             prompts = [prompt_ids(tokenizer, p.prompt) for p in problems for _ in range(cfg.group)]
             # one seed per completion, derived from (seed, step): a resumed run samples what it would have
             params = [replace(gen_params, seed=cfg.seed * 1_000_003 + step * 4099 + i) for i in range(len(prompts))]
@@ -225,7 +271,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
                    "thinking_tokens": round(thinking, 1),
                    "groups_used": len(rows) // cfg.group, "kl": round(stats.kl, 5) if stats else 0.0,
                    "clip_fraction": round(stats.clip_fraction, 4) if stats else 0.0,
-                   "tokens_per_s": round(tokens / seconds, 1), "levels": list(cfg.levels_at(step - 1))}
+                   "tokens_per_s": round(tokens / seconds, 1), "levels": sorted({p.level for p in problems})}
             if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
                 model.eval()
                 row["held_out"] = held_out_accuracy(model, tokenizer, cfg.tasks, n=cfg.eval_n, seed=cfg.seed,

@@ -11,13 +11,11 @@ completion is capped at max_thinking + answer_budget tokens instead.
 
 from __future__ import annotations
 
-import random
 from dataclasses import asdict
 from pathlib import Path
 
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
-from ponder.tasks import get_task
-from ponder.train.grpo import GRPOConfig
+from ponder.train.grpo import GRPOConfig, load_problem_pool, step_problems
 from ponder.train.precision import resolve_bf16
 from ponder.train.rewards import format_reward, outcome_reward, process_reward
 
@@ -32,17 +30,11 @@ def _require_trl():
 
 def problem_rows(cfg: GRPOConfig) -> list[dict]:
     """One dataset row per problem, in training order: `prompt` in TRL's conversational form, `problem` (the
-    Problem's JSON line the reward functions verify against) and `task`. The levels follow the curriculum, with
-    the same train-split sampling as ponder's own loop."""
-    rows = []
-    for step in range(cfg.steps):
-        rng = random.Random(f"grpo:{cfg.seed}:{step}")
-        levels = cfg.levels_at(step)
-        for _ in range(cfg.prompts):
-            problem = get_task(rng.choice(cfg.tasks)).sample_split(rng, rng.choice(levels), "train")
-            rows.append({"prompt": [{"role": "user", "content": problem.prompt}], "problem": problem.to_json(),
-                         "task": problem.task})
-    return rows
+    Problem's JSON line the reward functions verify against) and `task`: the problems of ponder's own loop,
+    step by step (`step_problems`: the curriculum, or the problems file)."""
+    pool = load_problem_pool(cfg.problems_file) if cfg.problems_file else None
+    return [{"prompt": [{"role": "user", "content": p.prompt}], "problem": p.to_json(), "task": p.task}
+            for step in range(cfg.steps) for p in step_problems(cfg, step, pool)]
 
 
 def trl_config(cfg: GRPOConfig, use_vllm: bool = False):
