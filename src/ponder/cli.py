@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer one question, thinking first",
                          description="Answer a question. The thinking is hidden; a summary line says how long the "
-                                     "model thought. Example: ponder ask \"What is 37 * 46?\"")
+                                     "model thought. A question in a task's canonical words (as `ponder tasks "
+                                     "show` prints them) is also judged by the task's verifier. Example: ponder "
+                                     "ask \"What is 37 * 46?\"")
     ask.add_argument("question", help='e.g. "What is 482 * 317?" or "Using the numbers 3, 5, 8, 13, make 24. '
                                       'Use every number exactly once, with + - * / and parentheses."')
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")

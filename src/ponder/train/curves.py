@@ -26,6 +26,10 @@ def plot_grpo(history: list[dict], path: Path, title: str = "GRPO") -> Path:
     a.legend(fontsize=8)
     if evals:
         b.legend(fontsize=7, ncol=2)
+    else:  # an empty panel would read as a failed plot
+        b.set_xlim(steps[0] if steps else 0, steps[-1] if steps else 1)
+        b.text(0.5, 0.5, "no held-out checks in this run\n(--eval-every 0)", transform=b.transAxes,
+               ha="center", va="center", color="gray")
     fig.suptitle(title)
     return save_figure(fig, path)
 
