@@ -1,11 +1,11 @@
 """`ponder train grpo`: GRPO with verifiable rewards on top of a cold-start SFT checkpoint (DeepSeek-R1's recipe).
 
 One step: sample a batch of train-split problems (levels from a curriculum, or drawn from a file of problems, e.g.
-the ones a model failed), draw G completions each with ponder's
-engine, score them with the reward functions of ponder.train.rewards, turn rewards into group-normalised advantages,
-drop groups whose rewards are all equal (dynamic sampling), and take `updates` clipped policy-gradient steps on
-the sampled tokens; tokens the engine forced carry no gradient. Everything random is derived from (seed, step),
-so a run killed at any point resumes from its last checkpoint and continues exactly as it would have.
+the ones a model failed), draw G completions each with ponder's engine, score them with the reward functions of
+ponder.train.rewards, turn rewards into group-normalised advantages, drop groups whose rewards are all equal
+(dynamic sampling), and take `updates` clipped policy-gradient steps on the sampled tokens; tokens the engine forced
+carry no gradient. Everything random is derived from (seed, step), so a run killed at any point resumes from its
+last checkpoint and continues exactly as it would have.
 Departures from the paper: a tiny model, a few prompts per step, no separate value of the format reward for
 language consistency (there is one language here).
 """
@@ -114,7 +114,8 @@ def load_problem_pool(path: str) -> tuple[Problem, ...]:
     """The problems of a JSONL file to train on: lines of `Problem.to_json`, or the searches `ponder train searches`
     writes, of which the problems the model got wrong (RL where the model still fails: a model that solves a
     problem in all G samples gives its group no signal). Refused with the line number: a line that is neither,
-    an unknown task, or a problem of the test split (evaluation problems are never trained on)."""
+    an unknown task, a prompt that states other numbers or another answer than the line's meta and answer, or a
+    problem of the test split (evaluation problems are never trained on)."""
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as e:
