@@ -18,6 +18,10 @@ _INT = re.compile(r"[+-]?\d+")
 _PROMPT = re.compile(r"What is (\d{1,18}) ([-+*]) (\d{1,18})\?")  # the canonical prompt; 18 digits keep it exact
 
 
+def _value(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
 def _digits(n: int) -> list[int]:
     return [int(c) for c in str(n)]
 
@@ -124,16 +128,14 @@ class ArithmeticTask(Task):
             op, a, b = "*", r(100, 999), r(100, 999)
         if op == "-" and a < b:
             a, b = b, a
-        value = a + b if op == "+" else a - b if op == "-" else a * b
-        return Problem(self.name, level, f"What is {a} {op} {b}?", str(value), {"a": a, "b": b, "op": op})
+        return Problem(self.name, level, f"What is {a} {op} {b}?", str(_value(a, op, b)), {"a": a, "b": b, "op": op})
 
     def read_prompt(self, text: str) -> Problem | None:
         m = _PROMPT.fullmatch(text.strip())
         if m is None:
             return None
         a, op, b = int(m[1]), m[2], int(m[3])
-        value = a + b if op == "+" else a - b if op == "-" else a * b
-        return Problem(self.name, ASKED_LEVEL, text.strip(), str(value), {"a": a, "b": b, "op": op})
+        return Problem(self.name, ASKED_LEVEL, text.strip(), str(_value(a, op, b)), {"a": a, "b": b, "op": op})
 
     def verify(self, problem: Problem, answer_text: str) -> Verdict:
         text = answer_text.strip()

@@ -153,7 +153,9 @@ class CountdownTask(Task):
         """A countdown question in the canonical words; its reference answer is left empty (finding one is the
         search itself), which the verifier does not need."""
         m = _PROMPT.fullmatch(text.strip())
-        rule = next((key for key, words in RULE_TEXT.items() if m is not None and m[3] == words), None)
+        if m is None:
+            return None
+        rule = next((key for key, words in RULE_TEXT.items() if words == m[3]), None)
         if rule is None:
             return None
         numbers = [int(v) for v in m[1].split(", ")]
@@ -461,15 +463,20 @@ class Visit:
     state: tuple[int, ...]
     form: str
     moves: list[tuple[str, str, str]] = field(default_factory=list)  # distinct moves tried, as written
-    searched: set[tuple[int, ...]] = field(default_factory=set)  # the numbers they left
 
     def __post_init__(self) -> None:
         self.options = _moves_of(self.state)
         self.leaves = {o[:3]: o[3] for o in self.options}  # each legal move -> the numbers it leaves
 
     @property
+    def searched(self) -> set[tuple[int, ...]]:
+        """The numbers left by the moves tried."""
+        return {self.leaves[m] for m in self.moves}
+
+    @property
     def exhausted(self) -> bool:
-        return all(o[3] in self.searched for o in self.options)
+        searched = self.searched
+        return all(o[3] in searched for o in self.options)
 
 
 class SearchReplay:
@@ -516,7 +523,6 @@ class SearchReplay:
                 return
             if visit.leaves[written] in visit.searched and not visit.exhausted:
                 self.repeated_lines.append(index)
-            visit.searched.add(visit.leaves[written])
             if written not in visit.moves:
                 visit.moves.append(written)
             self.last_move = (move["a"], move["b"])

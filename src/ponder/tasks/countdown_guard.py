@@ -97,7 +97,8 @@ class CountdownGuard:
         """`try A op B=` of the legal moves from the current numbers that leave numbers not yet searched from them
         (of all legal moves when none is left)."""
         visit = self.replay.visit
-        fresh = [o for o in visit.options if o[3] not in visit.searched] or visit.options
+        searched = visit.searched
+        fresh = [o for o in visit.options if o[3] not in searched] or visit.options
         if len(self.repeated_lines) < self.slack:
             fresh = visit.options  # the model's own repeat, let through: what it writes after one is worth learning
         return [f"try {a}{op}{b}=" for a, op, b, _ in fresh]

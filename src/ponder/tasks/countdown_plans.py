@@ -45,7 +45,7 @@ def _visits(problem: Problem, lines: list[str]) -> tuple[dict[int, Visit], dict[
         if replay.lost:
             return None
         if line.startswith(_BACK):
-            backs[i] = (replay.visit, set(replay.visit.searched))
+            backs[i] = (replay.visit, replay.visit.searched)  # a new set: the visit's later moves stay out
         elif len(replay.path) > depth:
             entered[i] = replay.visit
     return entered, backs
