@@ -12,7 +12,9 @@ the search used its first level: moves tried from the starting numbers per probl
 never backs up to them tries one) and problems where at least one of those moves left numbers that can still make
 the target (`live root`; the rest searched dead branches only), and repeats the model caught itself (`try 9+4 Wait,
 no`, learned with `ponder train sft --catch-rate`).
-Same held-out problems as sft_accuracy.py for the same seed and n.
+Same held-out problems as sft_accuracy.py for the same seed and n. With `--against PARENT` the other model decodes
+the same problems too, and each level also counts the problems this model fixed (PARENT got them wrong) and broke
+(PARENT got them right): a fine-tune moves both ways, and at 300 problems a net change of a few is noise.
 
 Writes benchmarks/results/countdown_failures.json and .md. Reproduce the committed figures with:
     python benchmarks/countdown_failures.py --model ponder-tiny-sft --n 100 --seed 1
@@ -99,6 +101,8 @@ def main() -> int:
     parser.add_argument("--max-thinking", type=int, default=1024, help="thinking budget in tokens (default 1024)")
     parser.add_argument("--out", default=str(RESULTS / "countdown_failures"), help="path stem of the result files")
     parser.add_argument("--guard", action="store_true", help="decode with countdown's guard (Task.guard)")
+    parser.add_argument("--against", default="", metavar="PARENT",
+                        help="also decode these problems with PARENT and count the ones fixed and broken")
     args = parser.parse_args()
     try:
         levels = [int(x) for x in args.levels.split(",")]
@@ -106,16 +110,13 @@ def main() -> int:
         parser.error(f"--levels takes comma-separated integers, got {args.levels!r}")
     if args.n < 1 or args.max_thinking < 1:
         parser.error("--n and --max-thinking must be at least 1")
-    model, tok, meta, _ = load_checkpoint(args.model)
+    model = load_checkpoint(args.model)
+    parent = load_checkpoint(args.against) if args.against else None
     task = get_task("countdown")
     rows = []
     for level in levels:
         problems = task.sample_many(args.seed, level, args.n)
-        params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
-                                  max_new_tokens=args.max_thinking + meta.answer_budget)
-        guards = [task.guard(p) for p in problems] if args.guard else None
-        outs = generate(model, tok, [prompt_ids(tok, p.prompt) for p in problems], [params] * len(problems),
-                        guards=guards)
+        outs = _decode(model, task, problems, args)
         counts = Counter(cause(task, p, o.thinking, o.answer, o.thinking_tokens, args.max_thinking)
                          for p, o in zip(problems, outs, strict=True))
         wrong_steps = sum(not all(task.check_steps(p, o.thinking)) for p, o in zip(problems, outs, strict=True))
@@ -126,13 +127,32 @@ def main() -> int:
                "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1),
                "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live,
                "caught_repeats": sum(o.thinking.count(CATCH) for o in outs)}
+        if parent is not None:
+            ok = [task.verify(p, o.answer).correct for p, o in zip(problems, outs, strict=True)]
+            was = [task.verify(p, o.answer).correct for p, o in zip(problems, _decode(parent, task, problems, args),
+                                                                    strict=True)]
+            pairs = list(zip(ok, was, strict=True))
+            row |= {"parent_correct": sum(was), "fixed": sum(k and not w for k, w in pairs),
+                    "broken": sum(w and not k for k, w in pairs)}
         rows.append(row)
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k != "level"), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
+    if args.against:
+        doc["against"] = args.against
     write_results(args.out, doc, markdown_table(doc))
     print(markdown_table(doc))
     return 0
+
+
+def _decode(checkpoint: tuple, task, problems: list[Problem], args: argparse.Namespace) -> list:
+    """Greedy outputs of a loaded checkpoint on the problems, under the guard with --guard."""
+    model, tok, meta, _ = checkpoint
+    params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
+                              max_new_tokens=args.max_thinking + meta.answer_budget)
+    guards = [task.guard(p) for p in problems] if args.guard else None
+    return generate(model, tok, [prompt_ids(tok, p.prompt) for p in problems], [params] * len(problems),
+                    guards=guards)
 
 
 def markdown_table(doc: dict) -> str:
@@ -142,11 +162,17 @@ def markdown_table(doc: dict) -> str:
             "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root "
             "| caught repeats |\n|---|" + "---|" * (len(CAUSES) + 5) + "\n")
     # .get: results written before the last columns were added lack them
-    return head + "".join(
+    table = head + "".join(
         f"| {r['level']} | " + " | ".join(str(r[c]) for c in CAUSES)
         + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']}"
         + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} | {r.get('caught_repeats', '')} |\n"
         for r in doc["results"])
+    if doc.get("against"):
+        table += (f"\nAgainst `{doc['against']}` on the same problems:\n\n"
+                  "| level | its correct | correct | fixed | broken |\n|---|---|---|---|---|\n" + "".join(
+                      f"| {r['level']} | {r['parent_correct']} | {r['correct']} | {r['fixed']} | {r['broken']} |\n"
+                      for r in doc["results"]))
+    return table
 
 
 if __name__ == "__main__":

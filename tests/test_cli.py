@@ -81,6 +81,8 @@ def test_ask_effort_none(tiny_checkpoint, capsys):
     (["train", "sft", "--short-rows", "64,900"], "short_rows"),
     (["train", "grpo", "--negative-weight", "-1"], "negative weight"),
     (["train", "grpo", "--engine", "trl", "--negative-weight", "0"], "ponder's own loop only"),
+    (["train", "grpo", "--anchor-weight", "0.5"], "needs an anchor file"),
+    (["train", "grpo", "--anchor", "no-such-searches.jsonl"], "no searches file"),
 ])
 def test_impossible_training_configs_are_refused(argv, needle, capsys):
     assert main(argv) == 2

@@ -152,3 +152,67 @@ def test_micro_batches_give_the_gradient_of_the_whole_batch(tiny_checkpoint, nor
         grpo._update(cfg, m, None, opt, prompts, completions, advantages, tok.pad_token_id)
         grads.append([p.grad.clone() for p in m.parameters()])
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*grads, strict=True))
+
+
+def _anchor_file(path, split="train", correct=True):
+    """A searches file whose searches are the solver's own traces of level-2 countdown problems."""
+    import random
+
+    from ponder.tasks import get_task
+    from ponder.train.own_searches import Search
+
+    task = get_task("countdown")
+    searches = []
+    for p in task.sample_many(1, 2, 4, split=split):
+        text = "".join(s.text for s in task.trace_spans(p, random.Random(0), 0.0))
+        searches.append(Search(p, text, task.answer_from_trace(p, text), correct))
+    path.write_text("".join(s.to_json() + "\n" for s in searches))
+    return str(path)
+
+
+def test_the_anchor_loss_is_weighted_and_training_on_it_lowers_it(tiny_checkpoint, tmp_path):
+    from ponder.model.checkpoint import load_checkpoint
+    from ponder.train.anchor import anchor_backward, anchor_examples, anchor_loss, anchor_searches
+
+    model, tok, _, _ = load_checkpoint(tiny_checkpoint)
+    examples = anchor_examples(tok, anchor_searches(_anchor_file(tmp_path / "s.jsonl")))
+    assert len(examples) == 4
+    grads = []
+    for weight in (1.0, 2.0):
+        model.zero_grad(set_to_none=True)
+        loss = anchor_backward(model, examples, weight, tok.pad_token_id, bf16=False)
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    assert torch.allclose(grads[1], 2 * grads[0], atol=1e-6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    for _ in range(5):
+        opt.zero_grad(set_to_none=True)
+        anchor_backward(model, examples, 1.0, tok.pad_token_id, bf16=False)
+        opt.step()
+    with torch.no_grad():
+        assert float(anchor_loss(model, examples, tok.pad_token_id, bf16=False)) < loss
+
+
+def test_a_run_with_an_anchor_logs_it_and_trains_differently(tiny_checkpoint, tmp_path):
+    import json
+
+    anchor = _anchor_file(tmp_path / "s.jsonl")
+    plain = run_grpo(_cfg(tiny_checkpoint, tmp_path / "plain", steps=2), log=lambda m: None)
+    anchored = run_grpo(replace(_cfg(tiny_checkpoint, tmp_path / "anchored", steps=2), anchor_file=anchor,
+                                anchor_weight=1.0, anchor_rows=2), log=lambda m: None)
+    rows = [json.loads(r) for r in (tmp_path / "anchored" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["anchor_loss"] > 0 for r in rows)
+    a, b = load_file(plain / "model.safetensors"), load_file(anchored / "model.safetensors")
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_bad_anchor_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="needs an anchor file"):
+        GRPOConfig(anchor_weight=0.5)
+    with pytest.raises(ValueError, match="no verified searches"):
+        GRPOConfig(anchor_file=_anchor_file(tmp_path / "wrong.jsonl", correct=False), anchor_weight=0.5)
+    with pytest.raises(ValueError, match="held-out test problem"):
+        GRPOConfig(anchor_file=_anchor_file(tmp_path / "test.jsonl", split="test"), anchor_weight=0.5)
+    with pytest.raises(ValueError, match="no searches file"):
+        GRPOConfig(anchor_file=str(tmp_path / "missing.jsonl"), anchor_weight=0.5)
+    with pytest.raises(ValueError, match="anchor weight must be"):
+        GRPOConfig(anchor_weight=-1.0)

@@ -289,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="draw each step's problems from this JSONL file instead of --tasks and --curriculum: "
                            "Problem lines, or the searches of `ponder train searches`, of which the ones its model "
                            "got wrong (RL where the model still fails); train-split problems only")
+    grpo.add_argument("--anchor", default="", metavar="FILE",
+                      help="a `ponder train searches` file of the --init model: each update adds the next-token "
+                           "loss on its verified searches (PPO-ptx), holding the problems the model already solves; "
+                           "the same file as --problems gives RL the failures and the anchor the successes; "
+                           "ponder's engine only")
+    grpo.add_argument("--anchor-weight", type=float, default=None,
+                      help="weight of the anchor loss (default 0.5 with --anchor, else 0: off)")
+    grpo.add_argument("--anchor-rows", type=_count, default=g.anchor_rows,
+                      help=f"anchor searches per update (default {g.anchor_rows})")
     grpo.add_argument("--temperature", type=_temperature, default=g.temperature,
                       help=f"sampling temperature of the G samples (default {g.temperature})")
     grpo.add_argument("--format-weight", type=float, default=g.format_weight,
@@ -465,6 +474,9 @@ def _train(args: argparse.Namespace) -> int:
                          negative_weight=args.negative_weight,
                          max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
                          tasks=args.tasks, curriculum=args.curriculum, problems_file=args.problems,
+                         anchor_file=args.anchor, anchor_rows=args.anchor_rows,
+                         anchor_weight=args.anchor_weight if args.anchor_weight is not None
+                         else (0.5 if args.anchor else 0.0),
                          temperature=args.temperature,
                          micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
                          process_weight=args.process_weight, overlong_weight=args.overlong_weight, bf16=args.bf16)

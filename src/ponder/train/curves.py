@@ -11,7 +11,9 @@ from ponder.eval.plots import plt, save_figure
 
 def plot_grpo(history: list[dict], path: Path, title: str = "GRPO") -> Path:
     steps = [r["step"] for r in history]
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
+    anchored = [(r["step"], r["anchor_loss"]) for r in history if r.get("anchor_loss") is not None]
+    fig, axes = plt.subplots(1, 4 if anchored else 3, figsize=(20 if anchored else 15, 4))
+    a, b, c = axes[:3]
     a.plot(steps, [r["reward"] for r in history], label="reward", alpha=0.8)
     a.plot(steps, [r["accuracy"] for r in history], label="sample accuracy", alpha=0.8)
     a.set(xlabel="step", ylabel="mean per completion", title="reward")
@@ -21,7 +23,10 @@ def plot_grpo(history: list[dict], path: Path, title: str = "GRPO") -> Path:
     b.set(xlabel="step", ylabel="accuracy (%)", title="held-out accuracy (greedy)", ylim=(-3, 103))
     c.plot(steps, [r["thinking_tokens"] for r in history])
     c.set(xlabel="step", ylabel="tokens", title="mean thinking length")
-    for ax in (a, b, c):
+    if anchored:  # --anchor: its next-token loss on the parent's searches, which should stay where it began
+        axes[3].plot([s for s, _ in anchored], [v for _, v in anchored])
+        axes[3].set(xlabel="step", ylabel="nats per token", title="anchor loss (parent's solved searches)")
+    for ax in axes:
         ax.grid(alpha=0.3)
     a.legend(fontsize=8)
     if evals:

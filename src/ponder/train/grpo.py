@@ -25,6 +25,7 @@ from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
 from ponder.progress import progress_bar
 from ponder.tasks import Problem, get_task
 from ponder.tasks.base import is_test_problem
+from ponder.train.anchor import anchor_backward, anchor_examples, anchor_searches, step_anchors
 from ponder.train.curves import plot_grpo
 from ponder.train.data import prompt_ids
 from ponder.train.evaluate import held_out_accuracy
@@ -66,6 +67,11 @@ class GRPOConfig:
     tasks: tuple[str, ...] = ("countdown",)
     curriculum: tuple[tuple[int, tuple[int, ...]], ...] = ((0, (3, 4, 5)), (80, (4, 5)))
     problems_file: str = ""  # a JSONL file to draw each step's problems from instead (load_problem_pool)
+    # PPO-ptx-style anchor (ponder.train.anchor): next-token loss on the parent's own verified searches of this
+    # `ponder train searches` file, `anchor_rows` of them per update, weighted by `anchor_weight` (0: off)
+    anchor_file: str = ""
+    anchor_weight: float = 0.0
+    anchor_rows: int = 16
     # Shaping terms are off by default. Measured (runs/grpo-tiny-attempt1, weights 0.1/0.1/0.2): with right answers
     # rare, they were the only difference between wrong samples, and they favour short thinking (a false hit has
     # fewer steps to get wrong and never runs into the length limit): in 60 steps greedy countdown accuracy at
@@ -101,6 +107,12 @@ class GRPOConfig:
                 raise ValueError(f"bad curriculum stage {(start, levels)}: levels are 1..5")
         if self.problems_file:
             load_problem_pool(self.problems_file)  # refused here, before any model is loaded
+        if self.anchor_weight < 0 or self.anchor_rows < 1:
+            raise ValueError("the anchor weight must be >= 0 and anchor rows >= 1")
+        if self.anchor_weight > 0 and not self.anchor_file:
+            raise ValueError("an anchor weight needs an anchor file (the parent's searches, `ponder train searches`)")
+        if self.anchor_file:
+            anchor_searches(self.anchor_file)
 
     def levels_at(self, step: int) -> tuple[int, ...]:
         current = self.curriculum[0][1]
@@ -240,6 +252,8 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     metrics = open_metrics(out / "metrics.jsonl", step)
     pool = load_problem_pool(cfg.problems_file) if cfg.problems_file else None
+    anchors = (anchor_examples(tokenizer, anchor_searches(cfg.anchor_file))
+               if cfg.anchor_file and cfg.anchor_weight > 0 else [])
     gen_params = GenerationParams(max_thinking=cfg.max_thinking, answer_budget=cfg.answer_budget,
                                   temperature=cfg.temperature,
                                   max_new_tokens=cfg.max_thinking + cfg.answer_budget + 8)
@@ -262,7 +276,8 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
             if rows:
                 model.train()
                 stats = _update(cfg, model, reference, opt, [prompts[i] for i in rows],
-                                [completions[i] for i in rows], adv.view(-1)[rows], tokenizer.pad_token_id)
+                                [completions[i] for i in rows], adv.view(-1)[rows], tokenizer.pad_token_id,
+                                step_anchors(anchors, cfg.anchor_rows, cfg.seed, step) if anchors else [])
             step += 1
             seconds = time.perf_counter() - t0
             tokens = sum(len(c.token_ids) for c in completions)
@@ -272,6 +287,7 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
                    "thinking_tokens": round(thinking, 1),
                    "groups_used": len(rows) // cfg.group, "kl": round(stats.kl, 5) if stats else 0.0,
                    "clip_fraction": round(stats.clip_fraction, 4) if stats else 0.0,
+                   **({"anchor_loss": round(stats.anchor, 4) if stats else None} if anchors else {}),
                    "tokens_per_s": round(tokens / seconds, 1), "levels": sorted({p.level for p in problems})}
             if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
                 model.eval()
@@ -293,10 +309,11 @@ def run_grpo(cfg: GRPOConfig, resume: bool = False, log=print) -> Path:
 
 
 def _update(cfg: GRPOConfig, model, reference, opt, prompts: list[list[int]], completions,
-            advantages: torch.Tensor, pad_id: int) -> LossStats:
+            advantages: torch.Tensor, pad_id: int, anchors: list | None = None) -> LossStats:
     """`cfg.updates` optimiser steps on one batch of samples, accumulating gradients over length-sorted
     micro-batches. Each micro-batch's loss is weighted by its share of the batch's tokens (or rows, for sequence
-    normalisation), so the sum is exactly the loss of the whole batch at once."""
+    normalisation), so the sum is exactly the loss of the whole batch at once. With `anchors` (examples), each
+    step adds `cfg.anchor_weight` times their next-token loss (ponder.train.anchor)."""
     lengths = [len(p) + len(c.token_ids) for p, c in zip(prompts, completions, strict=True)]
     chunks = [(idx, _batch([prompts[i] for i in idx], [completions[i] for i in idx], pad_id))
               for idx in _chunks(lengths, cfg.micro_batch_tokens)]
@@ -322,9 +339,10 @@ def _update(cfg: GRPOConfig, model, reference, opt, prompts: list[list[int]], co
             weight = (float(batch["loss_mask"].sum()) if cfg.norm == "token" else len(idx)) / total
             (loss * weight).backward()
             sums = [sums[0] + part.loss * weight, sums[1] + part.kl * weight, sums[2] + part.clip_fraction * weight]
+        anchor = anchor_backward(model, anchors, cfg.anchor_weight, pad_id, bf16) if anchors else 0.0
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        stats = LossStats(*sums)
+        stats = LossStats(*sums, anchor=anchor)
     return stats
 
 

@@ -45,6 +45,7 @@ class LossStats:
     loss: float
     kl: float
     clip_fraction: float
+    anchor: float = 0.0  # the anchor's next-token loss, where the update had one (ponder.train.anchor)
 
 
 def policy_loss(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor,

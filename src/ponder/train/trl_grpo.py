@@ -62,6 +62,8 @@ def run_trl_grpo(cfg: GRPOConfig, resume: bool = False, use_vllm: bool = False, 
     ponder command). `resume` continues from the newest checkpoint-N folder TRL wrote in cfg.out."""
     if cfg.negative_weight != 1.0:
         raise ValueError("--negative-weight is ponder's own loop only: TRL's GRPOTrainer has no such option")
+    if cfg.anchor_weight > 0:
+        raise ValueError("--anchor is ponder's own loop only: TRL's GRPOTrainer has no supervised term")
     trl = _require_trl()
     from datasets import Dataset
 
