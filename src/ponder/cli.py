@@ -257,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--out", required=True,
                     help="JSONL file to write; searches collect in OUT.partial, renamed to OUT when all are in")
 
+    from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
     from ponder.train.grpo import GRPOConfig
 
     g = GRPOConfig()
@@ -295,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "the same file as --problems gives RL the failures and the anchor the successes; "
                            "ponder's engine only")
     grpo.add_argument("--anchor-weight", type=float, default=None,
-                      help="weight of the anchor loss (default 0.5 with --anchor, else 0: off)")
+                      help=f"weight of the anchor loss (default {ANCHOR_WEIGHT} with --anchor, else 0: off)")
     grpo.add_argument("--anchor-rows", type=_count, default=g.anchor_rows,
                       help=f"anchor searches per update (default {g.anchor_rows})")
     grpo.add_argument("--temperature", type=_temperature, default=g.temperature,
@@ -467,6 +468,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.train_command == "searches":
         return _searches(args)
     if args.train_command == "grpo":
+        from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
         from ponder.train.grpo import GRPOConfig, run_grpo
 
         cfg = GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
@@ -476,7 +478,7 @@ def _train(args: argparse.Namespace) -> int:
                          tasks=args.tasks, curriculum=args.curriculum, problems_file=args.problems,
                          anchor_file=args.anchor, anchor_rows=args.anchor_rows,
                          anchor_weight=args.anchor_weight if args.anchor_weight is not None
-                         else (0.5 if args.anchor else 0.0),
+                         else (ANCHOR_WEIGHT if args.anchor else 0.0),
                          temperature=args.temperature,
                          micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
                          process_weight=args.process_weight, overlong_weight=args.overlong_weight, bf16=args.bf16)
