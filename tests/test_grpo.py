@@ -216,3 +216,11 @@ def test_a_bad_anchor_is_refused(tmp_path):
         GRPOConfig(anchor_file=str(tmp_path / "missing.jsonl"), anchor_weight=0.5)
     with pytest.raises(ValueError, match="anchor weight must be"):
         GRPOConfig(anchor_weight=-1.0)
+
+
+def test_an_anchor_file_without_a_weight_gets_the_default_one(tmp_path):
+    from ponder.train.anchor import DEFAULT_WEIGHT
+
+    assert GRPOConfig().anchor_weight == 0.0
+    assert GRPOConfig(anchor_file=_anchor_file(tmp_path / "s.jsonl")).anchor_weight == DEFAULT_WEIGHT
+    assert GRPOConfig(anchor_file=str(tmp_path / "s.jsonl"), anchor_weight=0.0).anchor_weight == 0.0

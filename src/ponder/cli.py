@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "loss on its verified searches (PPO-ptx), holding the problems the model already solves; "
                            "the same file as --problems gives RL the failures and the anchor the successes; "
                            "ponder's engine only")
-    grpo.add_argument("--anchor-weight", type=float, default=None,
+    grpo.add_argument("--anchor-weight", type=float, default=g.anchor_weight,
                       help=f"weight of the anchor loss (default {ANCHOR_WEIGHT} with --anchor, else 0: off)")
     grpo.add_argument("--anchor-rows", type=_count, default=g.anchor_rows,
                       help=f"anchor searches per update (default {g.anchor_rows})")
@@ -468,7 +468,6 @@ def _train(args: argparse.Namespace) -> int:
     if args.train_command == "searches":
         return _searches(args)
     if args.train_command == "grpo":
-        from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
         from ponder.train.grpo import GRPOConfig, run_grpo
 
         cfg = GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
@@ -476,9 +475,7 @@ def _train(args: argparse.Namespace) -> int:
                          negative_weight=args.negative_weight,
                          max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
                          tasks=args.tasks, curriculum=args.curriculum, problems_file=args.problems,
-                         anchor_file=args.anchor, anchor_rows=args.anchor_rows,
-                         anchor_weight=args.anchor_weight if args.anchor_weight is not None
-                         else (ANCHOR_WEIGHT if args.anchor else 0.0),
+                         anchor_file=args.anchor, anchor_weight=args.anchor_weight, anchor_rows=args.anchor_rows,
                          temperature=args.temperature,
                          micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
                          process_weight=args.process_weight, overlong_weight=args.overlong_weight, bf16=args.bf16)

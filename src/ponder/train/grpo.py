@@ -25,6 +25,7 @@ from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
 from ponder.progress import progress_bar
 from ponder.tasks import Problem, get_task
 from ponder.tasks.base import is_test_problem
+from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
 from ponder.train.anchor import anchor_backward, anchor_examples, anchor_searches, step_anchors
 from ponder.train.curves import plot_grpo
 from ponder.train.data import prompt_ids
@@ -68,9 +69,10 @@ class GRPOConfig:
     curriculum: tuple[tuple[int, tuple[int, ...]], ...] = ((0, (3, 4, 5)), (80, (4, 5)))
     problems_file: str = ""  # a JSONL file to draw each step's problems from instead (load_problem_pool)
     # PPO-ptx-style anchor (ponder.train.anchor): next-token loss on the parent's own verified searches of this
-    # `ponder train searches` file, `anchor_rows` of them per update, weighted by `anchor_weight` (0: off)
+    # `ponder train searches` file, `anchor_rows` of them per update, weighted by `anchor_weight` (0: off; None:
+    # anchor.DEFAULT_WEIGHT with a file, else 0)
     anchor_file: str = ""
-    anchor_weight: float = 0.0
+    anchor_weight: float | None = None
     anchor_rows: int = 16
     # Shaping terms are off by default. Measured (runs/grpo-tiny-attempt1, weights 0.1/0.1/0.2): with right answers
     # rare, they were the only difference between wrong samples, and they favour short thinking (a false hit has
@@ -107,6 +109,8 @@ class GRPOConfig:
                 raise ValueError(f"bad curriculum stage {(start, levels)}: levels are 1..5")
         if self.problems_file:
             load_problem_pool(self.problems_file)  # refused here, before any model is loaded
+        if self.anchor_weight is None:
+            self.anchor_weight = ANCHOR_WEIGHT if self.anchor_file else 0.0
         if self.anchor_weight < 0 or self.anchor_rows < 1:
             raise ValueError("the anchor weight must be >= 0 and anchor rows >= 1")
         if self.anchor_weight > 0 and not self.anchor_file:
