@@ -257,6 +257,23 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--out", required=True,
                     help="JSONL file to write; searches collect in OUT.partial, renamed to OUT when all are in")
 
+    fx = trsub.add_parser("fixes", help="decode a model's failures with RL models and keep the verified fixes, for SFT",
+                          description="DeepSeek-R1's third stage from RL checkpoints: the problems a parent got wrong "
+                                      "in a `ponder train searches --no-guard` file are decoded greedily by each "
+                                      "RL model in turn (each only where the ones before failed); the verified "
+                                      "searches, with as many of the parent's own solved ones, go to OUT. "
+                                      "`ponder train sft --init PARENT --own-searches ...,OUT` then keeps the fixes "
+                                      "without the RL models' breaks (benchmarks/results/experiments/"
+                                      "rl_fixes_sft.md).")
+    fx.add_argument("--models", type=_names, required=True,
+                    help="RL checkpoints, comma-separated, in the order they decode")
+    fx.add_argument("--searches", required=True,
+                    help="the parent's searches (`ponder train searches --no-guard`): its failures are decoded, its "
+                         "solved ones are drawn to pair with the fixes")
+    fx.add_argument("--max-thinking", type=_count, default=1024, help="thinking budget in tokens (default 1024)")
+    fx.add_argument("--seed", type=int, default=0, help="seed of the draw of solved searches (default 0)")
+    fx.add_argument("--out", required=True, help="JSONL file to write (written whole, through a temp file)")
+
     from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
     from ponder.train.grpo import GRPOConfig
 
@@ -467,6 +484,8 @@ def _tasks(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     if args.train_command == "searches":
         return _searches(args)
+    if args.train_command == "fixes":
+        return _fixes(args)
     if args.train_command == "grpo":
         from ponder.train.grpo import GRPOConfig, run_grpo
 
@@ -499,6 +518,43 @@ def _train(args: argparse.Namespace) -> int:
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)
+    return 0
+
+
+def _fixes(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ponder.files import write_atomic
+    from ponder.model.checkpoint import load_checkpoint
+    from ponder.progress import progress_bar
+    from ponder.tasks import get_task
+    from ponder.train.grpo import load_problem_pool
+    from ponder.train.own_searches import read_searches
+    from ponder.train.rl_fixes import first_fixes, paired_with_solved
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValueError(f"no folder {out.parent} to write {out.name} in")
+    searches = read_searches(Path(args.searches))
+    problems = list(load_problem_pool(args.searches))  # its failures, checked line by line (none: refused)
+    tasks = {p.task for p in problems}
+    if len(tasks) > 1:
+        raise ValueError(f"{args.searches} mixes task families ({', '.join(sorted(tasks))}); give one file per task")
+    task = get_task(tasks.pop())
+    models = [load_checkpoint(m)[:2] for m in args.models]  # every model loads before the long decode starts
+    with progress_bar() as bar:
+        bar_id = bar.add_task("fixes", total=len(problems), info="")
+
+        def next_model(todo: int, fixed: int) -> None:
+            bar.reset(bar_id, total=todo, info=f"{fixed} fixed before this model")
+
+        fixes = first_fixes(models, task, problems, args.max_thinking, on_model=next_model,
+                            on_chunk=lambda n: bar.update(bar_id, advance=n))
+    rows = paired_with_solved(fixes, searches, args.seed)
+    write_atomic(out, "".join(s.to_json() + "\n" for s in rows))
+    print(f"{len(fixes)} of {len(problems)} failures fixed; wrote them and {len(rows) - len(fixes)} solved searches "
+          f"to {out}", file=sys.stderr)
+    print(out)
     return 0
 
 
