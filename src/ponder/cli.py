@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "are the cold-start stage of the shipped ponder-tiny-sft (2,200 steps: 86 "
                                        "minutes on 2 cores that compute bf16 natively, about two hours in float32 "
                                        "on a 2-core AVX2 CPU); with --init and --own-searches it fine-tunes a "
-                                       "model on its own verified searches (scripts/sft_recipe.sh runs both). "
+                                       "model on its own verified searches (scripts/sft_recipe.sh runs the whole "
+                                       "recipe). "
                                        "Interrupted? Run the same command with --resume.")
     from ponder.train.sft import SFTConfig
 
