@@ -5,7 +5,7 @@
 #      task's guard, keep the verified searches, fine-tune on them in place of most countdown traces;
 #   3. one round of the same stage from RL checkpoints (benchmarks/results/experiments/rl_fixes_sft.md): the model's
 #      unguarded failures on 4,000 level-2 problems, three GRPO runs on them, the RL models' verified fixes paired
-#      with as many solved searches, and a fine-tune of the round-2 model on them beside its own guarded searches.
+#      with as many solved searches, and a fine-tune of the stage-2 model on them beside its own guarded searches.
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
