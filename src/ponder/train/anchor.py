@@ -18,7 +18,7 @@ import torch
 
 from ponder.tasks import get_task
 from ponder.tasks.base import is_test_problem
-from ponder.train.data import Example, collate_packed
+from ponder.train.data import Example, collate_packed, draw
 from ponder.train.own_searches import Search, read_searches, search_example
 
 # `--anchor` without `--anchor-weight`: the one weight measured (grpo_anchor_l2.md); its loss, about 0.01 nats per
@@ -46,8 +46,7 @@ def anchor_examples(tokenizer, searches: list[Search]) -> list[Example]:
 
 def step_anchors(examples: list[Example], rows: int, seed: int, step: int) -> list[Example]:
     """The anchor examples of one step, drawn from (seed, step) alone so that a resumed run draws the same."""
-    rng = random.Random(f"grpo-anchor:{seed}:{step}")
-    return rng.sample(examples, rows) if len(examples) >= rows else rng.choices(examples, k=rows)
+    return draw(random.Random(f"grpo-anchor:{seed}:{step}"), examples, rows)
 
 
 def anchor_loss(model, examples: list[Example], pad_id: int, bf16: bool) -> torch.Tensor:

@@ -110,6 +110,12 @@ def _prefix(spans: list[Span], length: int) -> list[Span]:
     return out
 
 
+def draw(rng: random.Random, items: list | tuple, k: int) -> list:
+    """`k` of `items` drawn without replacement, or with it where there are fewer than `k` (a small pool still fills
+    a step)."""
+    return rng.sample(items, k) if len(items) >= k else rng.choices(items, k=k)
+
+
 def pack(examples: list[Example], capacity: int) -> list[list[Example]]:
     """First-fit decreasing: rows of examples whose lengths add up to at most `capacity`."""
     rows: list[list[Example]] = []

@@ -28,7 +28,7 @@ from ponder.tasks.base import is_test_problem
 from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
 from ponder.train.anchor import anchor_backward, anchor_examples, anchor_searches, step_anchors
 from ponder.train.curves import plot_grpo
-from ponder.train.data import prompt_ids
+from ponder.train.data import draw, prompt_ids
 from ponder.train.evaluate import held_out_accuracy
 from ponder.train.grpo_loss import (
     LossStats,
@@ -168,7 +168,7 @@ def step_problems(cfg: GRPOConfig, step: int, pool: tuple[Problem, ...] | None =
     rng = random.Random(f"grpo:{cfg.seed}:{step}")
     if cfg.problems_file:
         pool = pool if pool is not None else load_problem_pool(cfg.problems_file)
-        return rng.sample(pool, cfg.prompts) if len(pool) >= cfg.prompts else rng.choices(pool, k=cfg.prompts)
+        return draw(rng, pool, cfg.prompts)
     levels = cfg.levels_at(step)
     return [get_task(rng.choice(cfg.tasks)).sample_split(rng, rng.choice(levels), "train")
             for _ in range(cfg.prompts)]
