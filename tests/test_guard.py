@@ -9,6 +9,7 @@ import torch
 from ponder.engine import GenerationParams, generate
 from ponder.engine.guard import TokenGuard
 from ponder.tasks import Problem, get_task
+from ponder.tasks.countdown import CountdownTask
 from ponder.tasks.countdown_guard import CountdownGuard
 from ponder.train.data import prompt_ids
 
@@ -25,17 +26,19 @@ def _guard(problem, thinking: str) -> CountdownGuard:
     return guard
 
 
+@pytest.mark.parametrize("systematic", [False, True])
 @pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
-def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level):
+def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level, systematic):
     """The solver's traces (slips, caught false hits and all) are searches without repeats, with `back to` lines up
     the path and right `left` lists: every token of them must stay allowed, or guarded decoding would fight what
     the model was trained on."""
     rng = random.Random(level)
     vocab = len(tokenizer)
+    writer = CountdownTask(systematic=True) if systematic else TASK  # its states are written largest first
     for _ in range(40):
         problem = TASK.sample_split(rng, level, "train")
         guard = TokenGuard(TASK.guard(problem), tokenizer)
-        for token in tokenizer.encode(TASK.trace(problem, rng, slip_rate=0.1), add_special_tokens=False):
+        for token in tokenizer.encode(writer.trace(problem, rng, slip_rate=0.1), add_special_tokens=False):
             masked = guard.mask(torch.zeros(vocab))
             assert masked[token] == 0, (problem.meta, tokenizer.decode([token]), guard.guard.line)
             guard.feed(token)
@@ -76,7 +79,7 @@ def test_back_lines_name_numbers_on_the_path_and_left_lists_are_copied_right():
     guard.feed("6 4 18\n")
     assert guard.state == (4, 6, 18)
     guard.feed("try 18+4=22 left ")
-    assert guard.continuations() == ["6 22\n"]
+    assert guard.continuations() == ["22 6\n", "6 22\n"]  # as copied, or largest first as systematic traces write
     guard.feed("6 22\ntry 22-6=16 Wait, 22-6=16 vs 24 no\n")
     assert guard.state == (6, 22)
 

@@ -331,6 +331,34 @@ def test_other_questions_are_not_read_as_problems(text):
     assert read_question(text) is None
 
 
+def test_systematic_traces_try_moves_in_a_fixed_order_and_all_of_them_at_two_numbers():
+    from ponder.tasks.countdown import CountdownTask
+
+    task, guided = CountdownTask(systematic=True), CountdownTask()
+    problems = task.sample_many(3, 2, 30)
+    for k, p in enumerate(problems):
+        thinking = task.trace(p, random.Random(k), 0.0)
+        assert task.verify(p, task.answer_from_trace(p, thinking)).correct and all(task.check_steps(p, thinking))
+        assert task.first_repeat(p, thinking) is None and task.repeated_lines(p, thinking) == set()
+        assert task.trace(p, random.Random(k + 99), 0.0) == thinking  # no noise in the order at three numbers
+        first = re.match(r"goal \d+ some (\d+) (\d+) (\d+)\ntry (\d+)(.)(\d+)=", thinking)
+        a, b, c, x, op, y = first.groups()
+        assert [int(a), int(b), int(c)] == sorted(p.meta["numbers"], reverse=True)  # states largest first
+        assert (x, op, y) == (a, "+", b)  # the first pair as the numbers are written, + first
+        # every dead two-number state is searched to its last move: + * - / where whole, each new result once
+        for block in re.findall(r"left (\d+) (\d+)\n((?:try [^\n]*\n)+)back to", thinking):
+            u, v = sorted(map(int, block[:2]), reverse=True)
+            moves = {"+": u + v, "*": u * v, "-": u - v if u != v else 0, "/": u // v if v > 1 and u % v == 0 else 0}
+            expected, seen = "", set()
+            for o, value in moves.items():
+                if value and value not in seen:
+                    expected, seen = expected + o, seen | {value}
+            assert "".join(re.findall(r"try \d+(.)\d+=", block[2])) == expected, block
+    with_order = sum(t.count("back to") for t in (task.trace(p, random.Random(0), 0.0) for p in problems))
+    assert with_order > sum(t.count("back to") for t in (guided.trace(p, random.Random(0), 0.0) for p in problems))
+    assert task.sample_many(3, 2, 30) == guided.sample_many(3, 2, 30)  # traces change, problems do not
+
+
 def test_solver_traces_never_repeat_a_move_on_one_visit_and_the_replay_follows_a_caught_false_hit():
     task = get_task("countdown")
     for level in (2, 3, 4, 5):

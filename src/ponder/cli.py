@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     sft.add_argument("--countdown-plans", action="store_true",
                      help="countdown traces list the moves to try at three numbers (`plan 7-1 3+1 …`) and each back "
                           "line there copies what is left of the list, so the next move is a copy (experimental)")
+    sft.add_argument("--countdown-systematic", action="store_true",
+                     help="countdown traces try the moves at three numbers or fewer in a fixed order (pairs as the "
+                          "numbers are written, then + * - /) and every move at two numbers, so the next move "
+                          "follows from the last one tried (experimental)")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -515,7 +519,8 @@ def _train(args: argparse.Namespace) -> int:
                     lr=args.lr, warmup=args.warmup, max_len=args.max_len, short_rows=args.short_rows,
                     countdown_guide=args.countdown_guide, unlikelihood=args.unlikelihood,
                     repeat_every=args.repeat_every, own_searches=args.own_searches, own_share=args.own_share,
-                    catch_rate=args.catch_rate, countdown_plans=args.countdown_plans, seed=args.seed,
+                    catch_rate=args.catch_rate, countdown_plans=args.countdown_plans,
+                    countdown_systematic=args.countdown_systematic, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)

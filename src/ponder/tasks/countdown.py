@@ -118,11 +118,12 @@ class CountdownTask(Task):
 
     name = "countdown"
 
-    def __init__(self, guide: float = DEFAULT_GUIDE, plans: bool = False):
+    def __init__(self, guide: float = DEFAULT_GUIDE, plans: bool = False, systematic: bool = False):
         if not 0.0 <= guide <= 1.0:
             raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
         self.guide = guide
         self.plans = plans  # traces list the moves to try at three numbers (ponder.tasks.countdown_plans)
+        self.systematic = systematic  # traces try the moves at three numbers or fewer in a fixed order (_Search)
 
     def sample(self, rng: random.Random, level: int) -> Problem:
         check_level(level)
@@ -197,7 +198,7 @@ class CountdownTask(Task):
 
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
-        return self.reformat(problem, _Search(problem, rng, slip_rate, self.guide).run())
+        return self.reformat(problem, _Search(problem, rng, slip_rate, self.guide, self.systematic).run())
 
     def reformat(self, problem: Problem, spans: list[Span]) -> list[Span] | None:
         if not self.plans:
@@ -280,8 +281,13 @@ class _Search:
     # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
     false_hit_factor = 2.0
 
-    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float, guide: float = DEFAULT_GUIDE):
+    def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float, guide: float = DEFAULT_GUIDE,
+                 systematic: bool = False):
         self.guide = guide  # share of states where solvable moves come first
+        # At three numbers or fewer, try the moves in `_moves` order (pairs as the state line writes them, then
+        # + * - /) and at two numbers all of them: the next move follows from the last one tried there, a successor
+        # rather than a pick among the untried (the shipped model's loops: benchmarks/results/countdown_failures.md).
+        self.systematic = systematic
         self.target = problem.meta["target"]
         self.every = problem.meta["rule"] == "all"
         self.numbers = problem.meta["numbers"]
@@ -296,12 +302,17 @@ class _Search:
 
     def run(self) -> list[Span]:
         word = "all" if self.every else "some"
-        self._w(f"goal {self.target} {word} {' '.join(map(str, self.numbers))}\n")
-        items = tuple(_Item(v, str(v), 3) for v in self.numbers)
+        items = self._sorted(tuple(_Item(v, str(v), 3) for v in self.numbers))
+        self._w(f"goal {self.target} {word} {' '.join(str(it.value) for it in items)}\n")
         found = self._dfs(items)
         if found is None:
             raise ValueError(f"no integer solution for {self.numbers} -> {self.target}")
         return self.spans
+
+    def _sorted(self, items: tuple[_Item, ...]) -> tuple[_Item, ...]:
+        """Systematic traces write every state largest number first, so that the pairs in `_moves` order are
+        written in the order of the state line: the next pair follows from the positions of the last one."""
+        return tuple(sorted(items, key=lambda it: -it.value)) if self.systematic else items
 
     def _solvable(self, child: tuple[_Item, ...]) -> bool:
         return can_reach([it.value for it in child], self.target, self.every)
@@ -309,6 +320,8 @@ class _Search:
     def _order(self, items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
         """Closeness to the target plus noise; at a share of the states (`guide`) moves that can still reach the
         target come first, standing for the intuition a searcher has, so that traces stay short."""
+        if self.systematic and len(items) <= 3:
+            return _moves(items)
         guided = self.rng is None or self.rng.random() < self.guide
 
         def key(m: tuple[int, int, str, int]) -> float:
@@ -334,11 +347,12 @@ class _Search:
         first, seen = True, set()
         # A dead state is given up after a few tries, as a searcher abandons a branch that looks hopeless;
         # a live one is searched until the hit.
-        tries = None if self._solvable(items) else (self.rng.randint(1, 2) if self.rng else 1)
+        exhaustive = self._solvable(items) or (self.systematic and len(items) == 2)
+        tries = None if exhaustive else (self.rng.randint(1, 2) if self.rng else 1)
         for move in self._order(items):
             if tries is not None and len(seen) >= tries:
                 return None
-            child = _apply(items, move)
+            child = self._sorted(_apply(items, move))
             signature = tuple(sorted(it.value for it in child))
             if signature in seen:  # equal numbers give the same state twice: search it once
                 continue
@@ -359,6 +373,7 @@ class _Search:
                     avoid: tuple[tuple[str, ...], ...]) -> _Item | None:
         i, j, op, c = move
         a, b = items[i].value, items[j].value
+        made = _combine(items[i], items[j], op, c)  # child[-1] unless the child was sorted (`_sorted`)
         self._w("try ")
         for piece, repeats in zip((str(a), op, f"{b}="), avoid, strict=True):
             self.spans.append(Span(piece, avoid=repeats))
@@ -372,11 +387,11 @@ class _Search:
             hit = c == self.target
             self._w(f" vs {self.target} ")
             if not hit and self.slip_rate and self.rng.random() < self.slip_rate * self.false_hit_factor:
-                self._false_hit(child[-1])
+                self._false_hit(made)
             elif hit:
                 self._w("yes\n")
-                self._check(child[-1])
-                return child[-1]
+                self._check(made)
+                return made
             else:
                 self._w("no")
         if len(child) < 2:
@@ -453,6 +468,7 @@ def _repeat_tokens(items: tuple[_Item, ...], move: tuple[int, int, str, int],
 _TRY_LINE = re.compile(r"try (?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=")
 _LEFT = re.compile(r" left (?P<numbers>[\d ]+)$")
 _BACK = "back to "
+_GOAL = "goal "
 
 
 @dataclass
@@ -502,6 +518,11 @@ class SearchReplay:
         """One finished line of thinking, without its newline."""
         index, self.lines = self.lines, self.lines + 1
         if self.lost:
+            return
+        if index == 0 and line.startswith(_GOAL):  # the starting numbers as the goal line wrote them (any order)
+            written = line.split()[3:]
+            if all(v.isdigit() for v in written) and tuple(sorted(map(int, written))) == self.path[0].state:
+                self.path[0].form = " ".join(written)
             return
         if line.startswith(_BACK):
             try:

@@ -107,7 +107,7 @@ class CountdownGuard:
         """The `left` lists a line may write, from what comes before it: the current numbers as written, less the
         two operands of the line's move (either copy of a number written twice), then the result the line wrote
         last (`try 13+6=19`, slips and verdict included; `Wait, 8 vs 5 no` after a caught false hit continues the
-        move line before it)."""
+        move line before it), or those numbers largest first."""
         move = _TRY_LINE.match(head)
         operands = (move["a"], move["b"]) if move else self.replay.last_move if head.startswith("Wait, ") else None
         results = _RESULT.findall(head) if move else _WAIT_RESULT.findall(head)
@@ -116,6 +116,8 @@ class CountdownGuard:
         numbers = self.replay.visit.form.split()
         if len(numbers) < 3:
             return []  # two numbers leave one: no `left` list
-        return sorted({" ".join([v for k, v in enumerate(numbers) if k not in (i, j)] + [results[-1]])
-                       for i, a in enumerate(numbers) for j, b in enumerate(numbers)
-                       if i != j and (a, b) == operands})
+        lefts = [[v for k, v in enumerate(numbers) if k not in (i, j)] + [results[-1]]
+                 for i, a in enumerate(numbers) for j, b in enumerate(numbers) if i != j and (a, b) == operands]
+        # systematic traces (CountdownTask(systematic=True)) write the same numbers largest first
+        return sorted({" ".join(form) for left in lefts
+                       for form in (left, sorted(left, key=lambda v: -int(v)))})

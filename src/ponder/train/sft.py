@@ -88,6 +88,9 @@ class SFTConfig:
     # Countdown traces (and own searches) list the moves to try at three numbers and copy what is left of the list
     # on each back line there (ponder.tasks.countdown_plans): the next move is a copy, not a choice among untried ones.
     countdown_plans: bool = False
+    # Countdown traces try the moves at three numbers or fewer in a fixed order, all of them at two numbers
+    # (ponder.tasks.countdown._Search): the next move is the successor of the last one tried there.
+    countdown_systematic: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -157,8 +160,10 @@ _NOT_FLAGS = {"tasks", "level_weights", "direct_frac", "slip_rate", "cut_frac", 
 def _tasks(cfg: SFTConfig) -> dict[str, Task]:
     """The task families as this config writes their traces (countdown's guide may differ from the registry's)."""
     out = {name: get_task(name) for name in cfg.tasks}
-    if "countdown" in out and (cfg.countdown_guide != out["countdown"].guide or cfg.countdown_plans):
-        out["countdown"] = CountdownTask(guide=cfg.countdown_guide, plans=cfg.countdown_plans)
+    if "countdown" in out and (cfg.countdown_guide != out["countdown"].guide or cfg.countdown_plans
+                               or cfg.countdown_systematic):
+        out["countdown"] = CountdownTask(guide=cfg.countdown_guide, plans=cfg.countdown_plans,
+                                         systematic=cfg.countdown_systematic)
     return out
 
 
