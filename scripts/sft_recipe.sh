@@ -5,7 +5,10 @@
 #      task's guard, keep the verified searches, fine-tune on them in place of most countdown traces;
 #   3. one round of the same stage from RL checkpoints (benchmarks/results/experiments/rl_fixes_sft.md): the model's
 #      unguarded failures on 4,000 level-2 problems, three GRPO runs on them, the RL models' verified fixes paired
-#      with as many solved searches, and a fine-tune of the stage-2 model on them beside its own guarded searches.
+#      with as many solved searches, and a fine-tune of the stage-2 model on them beside its own guarded searches;
+#   4. a fine-tune on countdown traces in a fixed move order (--countdown-systematic,
+#      benchmarks/results/experiments/systematic_order.md): the next move follows from the last one, so the search
+#      stops circling at three numbers.
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -36,4 +39,6 @@ grpo grpo-anchor --anchor "$out/l2.jsonl" --seed 2
     --searches "$out/l2.jsonl" --out "$out/fixes.jsonl"
 [ -e "$out/fix/final" ] || ponder train sft --init "$rs" --out "$out/fix" --steps 150 --lr 2e-4 --warmup 10 \
     --eval-every 0 --own-searches "$out/rs-searches.jsonl,$out/fixes.jsonl" $(resume "$out/fix/last")
-echo "$out/fix/final"
+[ -e "$out/systematic/final" ] || ponder train sft --init "$out/fix/final" --out "$out/systematic" --steps 400 \
+    --lr 5e-4 --warmup 20 --eval-every 0 --max-len 1024 --countdown-systematic $(resume "$out/systematic/last")
+echo "$out/systematic/final"

@@ -41,9 +41,10 @@ def test_the_shipped_models_own_searches_give_repeat_examples():
     from ponder.train.own_repeats import own_repeat_examples
 
     model, tok, _, _ = load_checkpoint("ponder-tiny-sft")
-    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(0), 16, (1, 1, 1, 1, 1), 256)
-    assert examples, "a third of its searches repeat a move (benchmarks/results/countdown_failures.md)"
+    # levels 4-5, where its searches still repeat a move now and then (benchmarks/results/countdown_failures.md)
+    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(0), 16, (1, 0, 0, 1, 1), 512)
+    assert examples
     for ex in examples:
         (pos, tid), = ex.avoid
-        assert pos == len(ex.input_ids) - 1 <= 255 and all(label == IGNORE for label in ex.labels)
+        assert pos == len(ex.input_ids) - 1 <= 511 and all(label == IGNORE for label in ex.labels)
         assert tok.decode([tid]) in set("+-*/") or tok.decode([tid]).isdigit()
