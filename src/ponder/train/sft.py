@@ -158,10 +158,9 @@ _NOT_FLAGS = {"tasks", "level_weights", "direct_frac", "slip_rate", "cut_frac", 
 
 
 def _tasks(cfg: SFTConfig) -> dict[str, Task]:
-    """The task families as this config writes their traces (countdown's guide may differ from the registry's)."""
+    """The task families as this config writes their traces (countdown's trace options are the config's)."""
     out = {name: get_task(name) for name in cfg.tasks}
-    if "countdown" in out and (cfg.countdown_guide != out["countdown"].guide or cfg.countdown_plans
-                               or cfg.countdown_systematic):
+    if "countdown" in out:
         out["countdown"] = CountdownTask(guide=cfg.countdown_guide, plans=cfg.countdown_plans,
                                          systematic=cfg.countdown_systematic)
     return out
