@@ -174,11 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     trsub = train.add_subparsers(dest="train_command", required=True, metavar="STAGE")
     sft = trsub.add_parser("sft", help="cold-start SFT from scratch on solver traces",
                            description="Train a tiny reasoning model from scratch on solver traces. The defaults "
-                                       "are the cold-start stage of the shipped ponder-tiny-sft (2,200 steps: 86 "
+                                       "are the cold-start stage of the shipped ponder-tiny-sft (2,000 steps: 68 "
                                        "minutes on 2 cores that compute bf16 natively, about two hours in float32 "
-                                       "on a 2-core AVX2 CPU); with --init and --own-searches it fine-tunes a "
-                                       "model on its own verified searches (scripts/sft_recipe.sh runs the whole "
-                                       "recipe). "
+                                       "on a 2-core AVX2 CPU); with --init it fine-tunes a model, e.g. on "
+                                       "fixed-order countdown traces (--countdown-systematic, the recipe's second "
+                                       "stage) or on its own verified searches (--own-searches; "
+                                       "scripts/sft_recipe.sh runs the whole recipe). "
                                        "Interrupted? Run the same command with --resume.")
     from ponder.train.sft import SFTConfig
 

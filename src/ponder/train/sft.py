@@ -52,7 +52,7 @@ class SFTConfig:
     out: str = "runs/sft"  # run folder: last/ (resumable), final/ (the trained checkpoint), metrics.jsonl
     size: str = "tiny"  # model size, a key of ponder.model.config.MODEL_SIZES
     init: str | None = None  # start from this checkpoint (a shipped name or a folder) instead of random weights
-    steps: int = 2200  # optimizer steps
+    steps: int = 2000  # optimizer steps
     batch_tokens: int = 12288  # tokens per optimizer step (examples, unpadded)
     lr: float = 2e-3
     warmup: int = 100
