@@ -11,7 +11,9 @@ Also counted over all problems: wrong steps (`check_steps` flags at least one li
 the search used its first level: moves tried from the starting numbers per problem (`root moves`; a search that
 never backs up to them tries one) and problems where at least one of those moves left numbers that can still make
 the target (`live root`; the rest searched dead branches only), and repeats the model caught itself (`try 9+4 Wait,
-no`, learned with `ponder train sft --catch-rate`).
+no`, learned with `ponder train sft --catch-rate`), and the calls at the starting numbers (`root calls`: moves
+tried from them that left numbers to search; how many of those were live, how many live ones the next line gave up
+at once, how many dead ones it went on into: the call that `--countdown-prune` traces teach).
 Same held-out problems as sft_accuracy.py for the same seed and n. With `--against PARENT` the other model decodes
 the same problems too, and each level also counts the problems this model fixed (PARENT got them wrong) and broke
 (PARENT got them right): a fine-tune moves both ways, and at 300 problems a net change of a few is noise.
@@ -79,6 +81,28 @@ def root_children(problem: Problem, thinking: str) -> list[list[int]]:
             if state == root and child is not None]
 
 
+def root_calls(problem: Problem, thinking: str) -> list[tuple[bool, bool]]:
+    """(live, given up) for each move tried from the starting numbers that left numbers to search: given up when the
+    next line backs up at once. Pruned traces (`ponder train sft --countdown-prune`) make that call the model's to
+    learn (give up a dead state at once, search a live one); this is how often it gets it right."""
+    root = tuple(sorted(str(n) for n in problem.meta["numbers"]))
+    lines = thinking.split("\n")
+    state, out = root, []
+    for k, line in enumerate(lines[1:], start=1):
+        if line.startswith("back to "):
+            state = tuple(sorted(re.split(r" (?:after|tried|plan) ", line[len("back to "):])[0].split()))
+            continue
+        left = re.search(r" left ([\d ]+)$", line) if _TRY.match(line) else None
+        if left is None:
+            continue
+        child = left.group(1).split()
+        if state == root and len(child) > 1:
+            live = can_reach([int(x) for x in child], problem.meta["target"], problem.meta["rule"] == "all")
+            out.append((live, k + 1 < len(lines) and lines[k + 1].startswith("back to ")))
+        state = tuple(sorted(child))
+    return out
+
+
 def cause(task, problem: Problem, thinking: str, answer: str, thinking_tokens: int, budget: int) -> str:
     if task.verify(problem, answer).correct:
         return "correct"
@@ -127,6 +151,10 @@ def main() -> int:
                "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1),
                "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live,
                "caught_repeats": sum(o.thinking.count(CATCH) for o in outs)}
+        calls = [c for p, o in zip(problems, outs, strict=True) for c in root_calls(p, o.thinking)]
+        row |= {"root_calls": len(calls), "live_calls": sum(live for live, _ in calls),
+                "live_given_up": sum(live and up for live, up in calls),
+                "dead_searched": sum(not live and not up for live, up in calls)}
         if parent is not None:
             ok = [task.verify(p, o.answer).correct for p, o in zip(problems, outs, strict=True)]
             was = [task.verify(p, o.answer).correct for p, o in zip(problems, _decode(parent, task, problems, args),
@@ -160,12 +188,15 @@ def markdown_table(doc: dict) -> str:
     head = (f"Countdown failures of `{doc['model']}`, {how}, thinking budget {doc['max_thinking']} tokens, "
             f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
             "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root "
-            "| caught repeats |\n|---|" + "---|" * (len(CAUSES) + 5) + "\n")
+            "| caught repeats | root calls | live | live given up | dead searched |\n|---|" + "---|" * (len(CAUSES) + 9)
+            + "\n")
     # .get: results written before the last columns were added lack them
     table = head + "".join(
         f"| {r['level']} | " + " | ".join(str(r[c]) for c in CAUSES)
         + f" | {r['wrong_steps']} | {r['mean_thinking_tokens']}"
-        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} | {r.get('caught_repeats', '')} |\n"
+        + f" | {r.get('root_moves', '')} | {r.get('live_root', '')} | {r.get('caught_repeats', '')}"
+        + f" | {r.get('root_calls', '')} | {r.get('live_calls', '')} | {r.get('live_given_up', '')}"
+        + f" | {r.get('dead_searched', '')} |\n"
         for r in doc["results"])
     if doc.get("against"):
         table += (f"\nAgainst `{doc['against']}` on the same problems:\n\n"

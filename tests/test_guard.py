@@ -26,7 +26,7 @@ def _guard(problem, thinking: str) -> CountdownGuard:
     return guard
 
 
-@pytest.mark.parametrize("systematic", [False, True])
+@pytest.mark.parametrize("systematic", [False, True, "prune", "flat"])
 @pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
 def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level, systematic):
     """The solver's traces (slips, caught false hits and all) are searches without repeats, with `back to` lines up
@@ -34,7 +34,9 @@ def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level, syst
     the model was trained on."""
     rng = random.Random(level)
     vocab = len(tokenizer)
-    writer = CountdownTask(systematic=True) if systematic else TASK  # its states are written largest first
+    # systematic and pruned traces write their states largest first
+    writer = CountdownTask(systematic=True, prune=systematic == "prune", flat=systematic == "flat") if systematic \
+        else TASK
     for _ in range(40):
         problem = TASK.sample_split(rng, level, "train")
         guard = TokenGuard(TASK.guard(problem), tokenizer)
@@ -79,7 +81,8 @@ def test_back_lines_name_numbers_on_the_path_and_left_lists_are_copied_right():
     guard.feed("6 4 18\n")
     assert guard.state == (4, 6, 18)
     guard.feed("try 18+4=22 left ")
-    assert guard.continuations() == ["22 6\n", "6 22\n"]  # as copied, or largest first as systematic traces write
+    # as copied, or largest first as systematic traces write; flat traces finish two numbers on the line (` = …`)
+    assert guard.continuations() == ["22 6\n", "22 6 =", "6 22\n", "6 22 ="]
     guard.feed("6 22\ntry 22-6=16 Wait, 22-6=16 vs 24 no\n")
     assert guard.state == (6, 22)
 

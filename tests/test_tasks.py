@@ -359,6 +359,71 @@ def test_systematic_traces_try_moves_in_a_fixed_order_and_all_of_them_at_two_num
     assert task.sample_many(3, 2, 30) == guided.sample_many(3, 2, 30)  # traces change, problems do not
 
 
+def test_pruned_traces_search_four_numbers_in_the_fixed_order_and_give_up_a_dead_state_at_once():
+    """With prune, the line after `left x y z` is the live/dead call: a dead state is given up at once (`back to`,
+    but for a few searched to their end), a live one is searched; four numbers follow the fixed order as three do."""
+    from ponder.tasks.countdown import CountdownTask, _Item, _moves, can_reach
+
+    task, plain = CountdownTask(prune=True), CountdownTask(systematic=True)
+    calls = {"dead, given up": 0, "dead, searched": 0, "live, searched": 0, "live, given up": 0}
+    for level in (4, 5):
+        for k, p in enumerate(task.sample_many(5, level, 40)):
+            thinking = task.trace(p, random.Random(k), 0.0)
+            assert task.verify(p, task.answer_from_trace(p, thinking)).correct and all(task.check_steps(p, thinking))
+            assert task.first_repeat(p, thinking) is None and task.repeated_lines(p, thinking) == set()
+            lines = thinking.split("\n")
+            root = tuple(_Item(v, str(v), 3) for v in sorted(p.meta["numbers"], reverse=True))
+            order = list(dict.fromkeys((str(root[i].value), op, str(root[j].value)) for i, j, op, _ in _moves(root)))
+            tried = []
+            for n, line in enumerate(lines):
+                m = re.match(r"try (\d+)(.)(\d+)=.* left (\d+) (\d+) (\d+)$", line)
+                if not m:
+                    continue
+                tried.append(m.groups()[:3])
+                live = can_reach([int(v) for v in m.groups()[3:]], p.meta["target"], p.meta["rule"] == "all")
+                gave_up = lines[n + 1].startswith("back to")
+                calls[f"{'live' if live else 'dead'}, {'given up' if gave_up else 'searched'}"] += 1
+            # root moves in `_moves` order, equal states skipped
+            assert tried == [o for o in order if o in tried] and tried[0] == order[0]
+    assert calls["live, given up"] == 0 and calls["live, searched"] > 50
+    assert calls["dead, given up"] > 10 * calls["dead, searched"] > 0
+    easy = task.sample_many(3, 2, 20)
+    assert [task.trace(p, random.Random(0), 0.0) for p in easy] == [plain.trace(p, random.Random(0), 0.0) for p in easy]
+
+
+def _root_children(problem: Problem, thinking: str) -> list[list[int]]:
+    """The numbers left by each move a flat trace tried from four starting numbers."""
+    if len(problem.meta["numbers"]) < 4:
+        return []
+    return [[int(v) for v in m.split()] for m in re.findall(r"^try [^\n]* left (\d+ \d+ \d+)$", thinking, re.M)]
+
+
+def test_flat_traces_search_every_state_to_its_end_and_finish_two_numbers_on_the_move_line():
+    """Flat traces: no oracle (a dead state is searched to its end), the fixed order at four numbers too, and a move
+    that leaves two numbers writes all their results and one verdict on its own line, so no `back to` returns to
+    two numbers; check_steps verifies those results."""
+    from ponder.tasks.countdown import CountdownTask, _apply, _Item, _moves, can_reach
+
+    task = CountdownTask(flat=True)
+    for level in (2, 4, 5):
+        for k, p in enumerate(task.sample_many(5, level, 30)):
+            thinking = task.trace(p, random.Random(k), 0.0)
+            assert task.verify(p, task.answer_from_trace(p, thinking)).correct and all(task.check_steps(p, thinking))
+            assert task.first_repeat(p, thinking) is None and task.repeated_lines(p, thinking) == set()
+            assert all(len(line.split()) > 4 for line in thinking.split("\n") if line.startswith("back to"))
+            blocks = re.findall(r"left (\d+) (\d+) (\d+)\n((?:try [^\n]*\n)+)back to", thinking)
+            for *numbers, block in blocks:  # a dead three-number state: each of its distinct moves, in order
+                state = tuple(_Item(int(v), v, 3) for v in numbers)
+                distinct = {tuple(sorted(it.value for it in _apply(state, m))) for m in _moves(state)}
+                assert len(block.strip().split("\n")) == len(distinct), block
+            dead_roots = sum(not can_reach(c, p.meta["target"], p.meta["rule"] == "all")
+                             for c in _root_children(p, thinking))
+            assert len(blocks) == dead_roots
+    wrong = "goal 47 all 13 12 12 6\ntry 13+12=25 left 25 12 6\ntry 25+12=37 left 37 6 = 43 222 30 vs 47 no\n"
+    problem = Problem("countdown", 4, "", "", {"numbers": [12, 6, 13, 12], "target": 47, "rule": "all"})
+    assert task.check_steps(problem, wrong) == [True, True, False, True]  # 37-6 is 31
+
+
 def test_solver_traces_never_repeat_a_move_on_one_visit_and_the_replay_follows_a_caught_false_hit():
     task = get_task("countdown")
     for level in (2, 3, 4, 5):

@@ -232,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="countdown traces try the moves at three numbers or fewer in a fixed order (pairs as the "
                           "numbers are written, then + * - /) and every move at two numbers, so the next move "
                           "follows from the last one tried (experimental)")
+    sft.add_argument("--countdown-prune", action="store_true",
+                     help="as --countdown-systematic, and four numbers in the fixed order too, with a dead state "
+                          "of three numbers given up at once: the line after `left x y z` is the model's live/dead "
+                          "call, the next move or `back to` (experimental)")
+    sft.add_argument("--countdown-flat", action="store_true",
+                     help="as --countdown-systematic, and four numbers in the fixed order too, every state searched "
+                          "to its end (no oracle), and a move that leaves two numbers finished on its own line: "
+                          "`try 40+10=50 left 50 9 = 59 450 41 vs 60 no` (experimental)")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -521,7 +529,8 @@ def _train(args: argparse.Namespace) -> int:
                     countdown_guide=args.countdown_guide, unlikelihood=args.unlikelihood,
                     repeat_every=args.repeat_every, own_searches=args.own_searches, own_share=args.own_share,
                     catch_rate=args.catch_rate, countdown_plans=args.countdown_plans,
-                    countdown_systematic=args.countdown_systematic, seed=args.seed,
+                    countdown_systematic=args.countdown_systematic,
+                    countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)

@@ -118,12 +118,15 @@ class CountdownTask(Task):
 
     name = "countdown"
 
-    def __init__(self, guide: float = DEFAULT_GUIDE, plans: bool = False, systematic: bool = False):
+    def __init__(self, guide: float = DEFAULT_GUIDE, plans: bool = False, systematic: bool = False,
+                 prune: bool = False, flat: bool = False):
         if not 0.0 <= guide <= 1.0:
             raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
         self.guide = guide
         self.plans = plans  # traces list the moves to try at three numbers (ponder.tasks.countdown_plans)
-        self.systematic = systematic  # traces try the moves at three numbers or fewer in a fixed order (_Search)
+        self.systematic = systematic or prune or flat  # traces try moves at three numbers or fewer in a fixed order
+        self.prune = prune  # ... and at four, giving up a dead state at once (_Search)
+        self.flat = flat  # ... or at four, searching every state to its end, two numbers' results on one line
 
     def sample(self, rng: random.Random, level: int) -> Problem:
         check_level(level)
@@ -198,7 +201,8 @@ class CountdownTask(Task):
 
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
-        return self.reformat(problem, _Search(problem, rng, slip_rate, self.guide, self.systematic).run())
+        search = _Search(problem, rng, slip_rate, self.guide, self.systematic, self.prune, self.flat)
+        return self.reformat(problem, search.run())
 
     def reformat(self, problem: Problem, spans: list[Span]) -> list[Span] | None:
         if not self.plans:
@@ -239,6 +243,12 @@ class CountdownTask(Task):
             if m["vs"] is not None:
                 hit = c == target
                 ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == hit)
+        for m in _PAIR.finditer(thinking):  # flat traces: ` left A B = r1 r2 … vs T no`
+            pair = (_Item(int(m["a"]), m["a"], 3), _Item(int(m["b"]), m["b"], 3))
+            results = list(dict.fromkeys(move[3] for move in _moves(pair)))
+            written = [int(v) for v in m["results"].split()]
+            ok.append(written == results)
+            ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == (target in written))
         for m in _CHECK.finditer(thinking):
             try:
                 value, _ = parse_expression(m["expr"])
@@ -261,6 +271,7 @@ def _value(a: int, op: str, b: int) -> float:
 
 _MOVE = re.compile(r"(?<![\d)])(?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=(?P<c>\d+)(?: vs (?P<vs>\d+) (?P<verdict>yes|no))?")
 _CHECK = re.compile(r"check (?P<expr>[^:\n]+):[^\n]* vs (?P<vs>\d+) (?P<verdict>ok|bad)")
+_PAIR = re.compile(r"left (?P<a>\d+) (?P<b>\d+) =(?P<results>(?: \d+)+) vs (?P<vs>\d+) (?P<verdict>yes|no)")
 
 
 def _solve(numbers: list[int], target: int, every: bool) -> str:
@@ -280,14 +291,26 @@ class _Search:
     # False hits per miss line, as a multiple of the slip rate: catching one is the skill the model most lacked
     # (`try 10-2=8 vs 5 yes`, then a check that copied it), so the trace shows many more of them than other slips.
     false_hit_factor = 2.0
+    # Pruned traces: share of dead states searched to the end before giving up, so that a wrong "live" call (the
+    # model going on into a dead state) has a way out that the traces show.
+    searched_dead = 0.05
 
     def __init__(self, problem: Problem, rng: random.Random | None, slip_rate: float, guide: float = DEFAULT_GUIDE,
-                 systematic: bool = False):
+                 systematic: bool = False, prune: bool = False, flat: bool = False):
         self.guide = guide  # share of states where solvable moves come first
         # At three numbers or fewer, try the moves in `_moves` order (pairs as the state line writes them, then
         # + * - /) and at two numbers all of them: the next move follows from the last one tried there, a successor
         # rather than a pick among the untried (the shipped model's loops: benchmarks/results/countdown_failures.md).
-        self.systematic = systematic
+        self.systematic = systematic or prune or flat
+        # Pruned: every state in the fixed order (no move order to remember: the next move follows from the last),
+        # and a dead state of three or more numbers is given up at once, so the line after `left x y z` is a
+        # live/dead call, `try` or `back to`: the one place the solver's knowledge (an oracle) enters the trace.
+        self.prune = prune
+        # Flat: every state in the fixed order and searched to its end (no oracle: a perfect imitator solves what
+        # fits the budget), and the numbers two left are finished on the move's own line, all their results then
+        # one verdict (`try 40+10=50 left 50 9 = 59 450 41 vs 60 no`): a dead state of three numbers is then about
+        # ten regular lines, not thirty-five with their `back to` lines, so four numbers fit a thinking budget.
+        self.flat = flat
         self.target = problem.meta["target"]
         self.every = problem.meta["rule"] == "all"
         self.numbers = problem.meta["numbers"]
@@ -320,7 +343,7 @@ class _Search:
     def _order(self, items: tuple[_Item, ...]) -> list[tuple[int, int, str, int]]:
         """Closeness to the target plus noise; at a share of the states (`guide`) moves that can still reach the
         target come first, standing for the intuition a searcher has, so that traces stay short."""
-        if self.systematic and len(items) <= 3:
+        if self.systematic and (len(items) <= 3 or self.prune or self.flat):
             return _moves(items)
         guided = self.rng is None or self.rng.random() < self.guide
 
@@ -347,8 +370,13 @@ class _Search:
         first, seen = True, set()
         # A dead state is given up after a few tries, as a searcher abandons a branch that looks hopeless;
         # a live one is searched until the hit.
-        exhaustive = self._solvable(items) or (self.systematic and len(items) == 2)
-        tries = None if exhaustive else (self.rng.randint(1, 2) if self.rng else 1)
+        exhaustive = self.flat or self._solvable(items) or (self.systematic and len(items) == 2)
+        if exhaustive:
+            tries = None
+        elif self.prune:
+            tries = None if self.rng is not None and self.rng.random() < self.searched_dead else 0
+        else:
+            tries = self.rng.randint(1, 2) if self.rng else 1
         for move in self._order(items):
             if tries is not None and len(seen) >= tries:
                 return None
@@ -397,10 +425,39 @@ class _Search:
         if len(child) < 2:
             self._w("\n")
             return None
+        if self.flat and len(child) == 2:
+            return self._write_pair(child)
         self._w(f" left {' '.join(str(it.value) for it in child)}\n")
         found = self._dfs(child)
         self.need_back = found is None
         return found
+
+    def _write_pair(self, child: tuple[_Item, ...]) -> _Item | None:
+        """Flat traces: the rest of a move's line that leaves two numbers, ` left A B = r1 r2 … vs T no`, the
+        results of their moves in `_moves` order (each new one once), then one verdict; on a hit, its check."""
+        self._w(f" left {child[0].value} {child[1].value} =")
+        made, seen = [], set()
+        for move in _moves(child):
+            if move[3] not in seen:
+                seen.add(move[3])
+                made.append(_apply(child, move)[-1])
+        for item in made:
+            self._w(f" {item.value}")
+        self._w(f" vs {self.target} ")
+        hits = [item for item in made if item.value == self.target]
+        if hits:
+            self._w("yes\n")
+            self._check(hits[0])
+            return hits[0]
+        if self.slip_rate and self.rng.random() < self.slip_rate * self.false_hit_factor:
+            near = min(made, key=lambda item: abs(item.value - self.target))
+            self._w("yes", learn=False)
+            self._w(f"\ncheck {near.expr}: {self._steps(near.expr)} vs {self.target} bad\n")
+            self._w(f"Wait, {' '.join(str(item.value) for item in made)} vs {self.target} no\n")
+        else:
+            self._w("no\n")
+        self.need_back = False  # finished on this line: the search goes on from the same numbers
+        return None
 
     def _steps(self, expr: str) -> str:
         """The expression recomputed step by step in evaluation order, e.g. `13-5=8 8*3=24`."""

@@ -71,7 +71,9 @@ class CountdownGuard:
         self.line += text
         while "\n" in self.line:
             done, self.line = self.line.split("\n", 1)
-            self.settled = done.startswith(_BACK) or done.endswith(" no") or " left " in done
+            # a hit (`… vs 24 yes`, a flat line's too) is followed by its check, not by the next step
+            self.settled = not done.endswith(" yes") and (done.startswith(_BACK) or done.endswith(" no")
+                                                          or " left " in done)
             self.replay.feed(done)
 
     def continuations(self) -> list[str] | None:
@@ -91,7 +93,10 @@ class CountdownGuard:
             return _rests(self.line, self._move_heads())
         at = self.line.find(" left ")
         lefts = [] if at < 0 else self._left_forms(self.line[:at])
-        return _rests(self.line, [f"{self.line[:at]} left {left}\n" for left in lefts]) if lefts else None
+        # flat traces (CountdownTask(flat=True)) finish two numbers on the move's line: `left 50 9 = 59 450 41 …`
+        ends = ("\n", " =") if len(self.replay.visit.state) == 3 else ("\n",)
+        return _rests(self.line, [f"{self.line[:at]} left {left}{end}" for left in lefts for end in ends]) \
+            if lefts else None
 
     def _move_heads(self) -> list[str]:
         """`try A op B=` of the legal moves from the current numbers that leave numbers not yet searched from them

@@ -91,6 +91,8 @@ class SFTConfig:
     # Countdown traces try the moves at three numbers or fewer in a fixed order, all of them at two numbers
     # (ponder.tasks.countdown._Search): the next move is the successor of the last one tried there.
     countdown_systematic: bool = False
+    countdown_prune: bool = False
+    countdown_flat: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -162,7 +164,8 @@ def _tasks(cfg: SFTConfig) -> dict[str, Task]:
     out = {name: get_task(name) for name in cfg.tasks}
     if "countdown" in out:
         out["countdown"] = CountdownTask(guide=cfg.countdown_guide, plans=cfg.countdown_plans,
-                                         systematic=cfg.countdown_systematic)
+                                         systematic=cfg.countdown_systematic, prune=cfg.countdown_prune,
+                                         flat=cfg.countdown_flat)
     return out
 
 
