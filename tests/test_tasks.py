@@ -419,6 +419,11 @@ def test_flat_traces_search_every_state_to_its_end_and_finish_two_numbers_on_the
             dead_roots = sum(not can_reach(c, p.meta["target"], p.meta["rule"] == "all")
                              for c in _root_children(p, thinking))
             assert len(blocks) == dead_roots
+    four, systematic = CountdownTask(flat_four=True), CountdownTask(systematic=True)
+    for level, like in ((2, systematic), (3, systematic), (4, task), (5, task)):  # flat only from four numbers
+        problems = task.sample_many(3, level, 10)
+        assert [four.trace(p, random.Random(0), 0.05) for p in problems] == \
+            [like.trace(p, random.Random(0), 0.05) for p in problems]
     wrong = "goal 47 all 13 12 12 6\ntry 13+12=25 left 25 12 6\ntry 25+12=37 left 37 6 = 43 222 30 vs 47 no\n"
     problem = Problem("countdown", 4, "", "", {"numbers": [12, 6, 13, 12], "target": 47, "rule": "all"})
     assert task.check_steps(problem, wrong) == [True, True, False, True]  # 37-6 is 31

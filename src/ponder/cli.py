@@ -240,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="as --countdown-systematic, and four numbers in the fixed order too, every state searched "
                           "to its end (no oracle), and a move that leaves two numbers finished on its own line: "
                           "`try 40+10=50 left 50 9 = 59 450 41 vs 60 no` (experimental)")
+    sft.add_argument("--countdown-flat-four", action="store_true",
+                     help="--countdown-flat traces for problems of four numbers, --countdown-systematic ones for "
+                          "fewer (experimental)")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -530,7 +533,8 @@ def _train(args: argparse.Namespace) -> int:
                     repeat_every=args.repeat_every, own_searches=args.own_searches, own_share=args.own_share,
                     catch_rate=args.catch_rate, countdown_plans=args.countdown_plans,
                     countdown_systematic=args.countdown_systematic,
-                    countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat, seed=args.seed,
+                    countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat,
+                    countdown_flat_four=args.countdown_flat_four, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)

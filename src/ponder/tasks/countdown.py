@@ -119,7 +119,7 @@ class CountdownTask(Task):
     name = "countdown"
 
     def __init__(self, guide: float = DEFAULT_GUIDE, plans: bool = False, systematic: bool = False,
-                 prune: bool = False, flat: bool = False):
+                 prune: bool = False, flat: bool = False, flat_four: bool = False):
         if not 0.0 <= guide <= 1.0:
             raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
         self.guide = guide
@@ -127,6 +127,7 @@ class CountdownTask(Task):
         self.systematic = systematic or prune or flat  # traces try moves at three numbers or fewer in a fixed order
         self.prune = prune  # ... and at four, giving up a dead state at once (_Search)
         self.flat = flat  # ... or at four, searching every state to its end, two numbers' results on one line
+        self.flat_four = flat_four  # flat in searches from four numbers only, systematic from three
 
     def sample(self, rng: random.Random, level: int) -> Problem:
         check_level(level)
@@ -201,7 +202,8 @@ class CountdownTask(Task):
 
     def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
         rng = rng if rng is not None else random.Random(problem.prompt)
-        search = _Search(problem, rng, slip_rate, self.guide, self.systematic, self.prune, self.flat)
+        flat = self.flat or (self.flat_four and len(problem.meta["numbers"]) == 4)
+        search = _Search(problem, rng, slip_rate, self.guide, self.systematic or self.flat_four, self.prune, flat)
         return self.reformat(problem, search.run())
 
     def reformat(self, problem: Problem, spans: list[Span]) -> list[Span] | None:

@@ -93,6 +93,7 @@ class SFTConfig:
     countdown_systematic: bool = False
     countdown_prune: bool = False
     countdown_flat: bool = False
+    countdown_flat_four: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -165,7 +166,7 @@ def _tasks(cfg: SFTConfig) -> dict[str, Task]:
     if "countdown" in out:
         out["countdown"] = CountdownTask(guide=cfg.countdown_guide, plans=cfg.countdown_plans,
                                          systematic=cfg.countdown_systematic, prune=cfg.countdown_prune,
-                                         flat=cfg.countdown_flat)
+                                         flat=cfg.countdown_flat, flat_four=cfg.countdown_flat_four)
     return out
 
 
