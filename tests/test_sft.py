@@ -100,7 +100,7 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
                                     {"level_weights": (1, 1)}, {"direct_frac": 2.0},
                                     {"short_rows": (700,)}, {"short_rows": (0,)}, {"countdown_guide": -0.1},
                                     {"unlikelihood": -1.0}, {"init": "no-such-model"},
-                                    {"catch_rate": 1.5}])
+                                    {"catch_rate": 1.5}, {"countdown_flat": True, "countdown_prune": True}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)

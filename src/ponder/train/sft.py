@@ -126,6 +126,12 @@ class SFTConfig:
             raise ValueError("repeat_every must be >= 0 and repeat_problems >= 1")
         if self.repeat_every and (self.unlikelihood == 0 or "countdown" not in self.tasks):
             raise ValueError("repeat_every needs unlikelihood > 0 and the countdown task")
+        modes = [name for name, on in (("--countdown-plans", self.countdown_plans),
+                                       ("--countdown-prune", self.countdown_prune),
+                                       ("--countdown-flat", self.countdown_flat),
+                                       ("--countdown-flat-four", self.countdown_flat_four)) if on]
+        if len(modes) > 1:  # each writes its own kind of search: they do not combine
+            raise ValueError(f"choose one countdown trace mode, not {' and '.join(modes)}")
         if not 0 <= self.catch_rate <= 1:
             raise ValueError(f"catch_rate must be in [0, 1], got {self.catch_rate}")
         if not 0 < self.own_share <= 1:
