@@ -43,11 +43,15 @@ _TRY = re.compile(r"try (\d+[-+*/]\d+)=")
 _PASSED = re.compile(r"check ([^:\n]+):[^\n]* ok")
 
 
-def tried_moves(thinking: str, start: tuple[str, ...]) -> list[tuple[tuple[str, ...], str, tuple[str, ...] | None]]:
-    """Each move the search tried, in order: (the state it was tried from, the move, the numbers it left or None),
-    states as sorted multisets of the numbers' texts, starting from `start` and following `left …` and `back to …`."""
+Tried = tuple[tuple[str, ...], str, tuple[str, ...] | None, int]
+
+
+def tried_moves(thinking: str, start: tuple[str, ...]) -> list[Tried]:
+    """Each move the search tried, in order: (the state it was tried from, the move, the numbers it left or None,
+    the index of its line in the thinking), states as sorted multisets of the numbers' texts, starting from `start`
+    and following `left …` and `back to …`."""
     state, out = tuple(sorted(start)), []
-    for line in thinking.split("\n")[1:]:
+    for k, line in enumerate(thinking.split("\n")[1:], start=1):
         if line.startswith("back to "):
             # `after …` follows the state in the traces of experiments/last_move_sft.md, `tried …` in tried_list_sft.md,
             # `plan …` with --countdown-plans (ponder.tasks.countdown_plans)
@@ -58,7 +62,7 @@ def tried_moves(thinking: str, start: tuple[str, ...]) -> list[tuple[tuple[str, 
             continue
         left = re.search(r" left ([\d ]+)$", line)
         child = tuple(left.group(1).split()) if left else None
-        out.append((state, move.group(1), child))
+        out.append((state, move.group(1), child, k))
         if child is not None:
             state = tuple(sorted(child))
     return out
@@ -68,7 +72,7 @@ def repeated_moves(thinking: str) -> int:
     """Moves tried again from a state (a multiset of numbers) they had already been tried from."""
     goal = re.match(r"goal \d+ \w+ ([\d ]+)", thinking)
     seen, repeats = set(), 0
-    for state, move, _ in tried_moves(thinking, tuple(goal.group(1).split()) if goal else ()):
+    for state, move, _, _ in tried_moves(thinking, tuple(goal.group(1).split()) if goal else ()):
         repeats += (state, move) in seen
         seen.add((state, move))
     return repeats
@@ -77,7 +81,7 @@ def repeated_moves(thinking: str) -> int:
 def root_children(problem: Problem, thinking: str) -> list[list[int]]:
     """The numbers left by each move tried from the starting numbers, in order."""
     root = tuple(sorted(str(n) for n in problem.meta["numbers"]))
-    return [[int(x) for x in child] for state, _, child in tried_moves(thinking, root)
+    return [[int(x) for x in child] for state, _, child, _ in tried_moves(thinking, root)
             if state == root and child is not None]
 
 
@@ -87,20 +91,10 @@ def root_calls(problem: Problem, thinking: str) -> list[tuple[bool, bool]]:
     learn (give up a dead state at once, search a live one); this is how often it gets it right."""
     root = tuple(sorted(str(n) for n in problem.meta["numbers"]))
     lines = thinking.split("\n")
-    state, out = root, []
-    for k, line in enumerate(lines[1:], start=1):
-        if line.startswith("back to "):
-            state = tuple(sorted(re.split(r" (?:after|tried|plan) ", line[len("back to "):])[0].split()))
-            continue
-        left = re.search(r" left ([\d ]+)$", line) if _TRY.match(line) else None
-        if left is None:
-            continue
-        child = left.group(1).split()
-        if state == root and len(child) > 1:
-            live = can_reach([int(x) for x in child], problem.meta["target"], problem.meta["rule"] == "all")
-            out.append((live, k + 1 < len(lines) and lines[k + 1].startswith("back to ")))
-        state = tuple(sorted(child))
-    return out
+    return [(can_reach([int(x) for x in child], problem.meta["target"], problem.meta["rule"] == "all"),
+             k + 1 < len(lines) and lines[k + 1].startswith("back to "))
+            for state, _, child, k in tried_moves(thinking, root)
+            if state == root and child is not None and len(child) > 1]
 
 
 def cause(task, problem: Problem, thinking: str, answer: str, thinking_tokens: int, budget: int) -> str:

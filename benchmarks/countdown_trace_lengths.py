@@ -17,7 +17,6 @@ Writes benchmarks/results/countdown_trace_lengths.json and .md. Reproduce with:
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import statistics
 import sys
@@ -40,7 +39,7 @@ def first_moves(problem) -> tuple[float, bool]:
     items = tuple(_Item(v, str(v), 3) for v in problem.meta["numbers"])
     moves = _moves(items)
     live = [can_reach([it.value for it in _apply(items, m)], target, every) for m in moves]
-    closest = min(range(len(moves)), key=lambda k: math.log1p(abs(moves[k][3] - target)))
+    closest = min(range(len(moves)), key=lambda k: abs(moves[k][3] - target))
     return sum(live) / len(live), live[closest]
 
 

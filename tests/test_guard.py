@@ -34,7 +34,7 @@ def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level, syst
     the model was trained on."""
     rng = random.Random(level)
     vocab = len(tokenizer)
-    # systematic and pruned traces write their states largest first
+    # systematic, pruned and flat traces write their states largest first
     writer = CountdownTask(systematic=True, prune=systematic == "prune", flat=systematic == "flat") if systematic \
         else TASK
     for _ in range(40):

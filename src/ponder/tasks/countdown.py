@@ -124,8 +124,8 @@ class CountdownTask(Task):
             raise ValueError(f"countdown guide must be in [0, 1], got {guide}")
         self.guide = guide
         self.plans = plans  # traces list the moves to try at three numbers (ponder.tasks.countdown_plans)
-        self.systematic = systematic or prune or flat  # traces try moves at three numbers or fewer in a fixed order
-        self.prune = prune  # ... and at four, giving up a dead state at once (_Search)
+        self.systematic = systematic  # traces try the moves at three numbers or fewer in a fixed order (_Search)
+        self.prune = prune  # ... and at four, giving up a dead state at once
         self.flat = flat  # ... or at four, searching every state to its end, two numbers' results on one line
         self.flat_four = flat_four  # flat in searches from four numbers only, systematic from three
 
@@ -247,9 +247,8 @@ class CountdownTask(Task):
                 ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == hit)
         for m in _PAIR.finditer(thinking):  # flat traces: ` left A B = r1 r2 … vs T no`
             pair = (_Item(int(m["a"]), m["a"], 3), _Item(int(m["b"]), m["b"], 3))
-            results = list(dict.fromkeys(move[3] for move in _moves(pair)))
             written = [int(v) for v in m["results"].split()]
-            ok.append(written == results)
+            ok.append(written == [it.value for it in _distinct_results(pair)])
             ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == (target in written))
         for m in _CHECK.finditer(thinking):
             try:
@@ -274,6 +273,14 @@ def _value(a: int, op: str, b: int) -> float:
 _MOVE = re.compile(r"(?<![\d)])(?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=(?P<c>\d+)(?: vs (?P<vs>\d+) (?P<verdict>yes|no))?")
 _CHECK = re.compile(r"check (?P<expr>[^:\n]+):[^\n]* vs (?P<vs>\d+) (?P<verdict>ok|bad)")
 _PAIR = re.compile(r"left (?P<a>\d+) (?P<b>\d+) =(?P<results>(?: \d+)+) vs (?P<vs>\d+) (?P<verdict>yes|no)")
+
+
+def _distinct_results(items: tuple[_Item, ...]) -> list[_Item]:
+    """What the moves from `items` make, in `_moves` order, each value once (a flat trace's two-number line)."""
+    made: dict[int, _Item] = {}
+    for move in _moves(items):
+        made.setdefault(move[3], _apply(items, move)[-1])
+    return list(made.values())
 
 
 def _solve(numbers: list[int], target: int, every: bool) -> str:
@@ -437,25 +444,17 @@ class _Search:
     def _write_pair(self, child: tuple[_Item, ...]) -> _Item | None:
         """Flat traces: the rest of a move's line that leaves two numbers, ` left A B = r1 r2 … vs T no`, the
         results of their moves in `_moves` order (each new one once), then one verdict; on a hit, its check."""
-        self._w(f" left {child[0].value} {child[1].value} =")
-        made, seen = [], set()
-        for move in _moves(child):
-            if move[3] not in seen:
-                seen.add(move[3])
-                made.append(_apply(child, move)[-1])
-        for item in made:
-            self._w(f" {item.value}")
-        self._w(f" vs {self.target} ")
+        made = _distinct_results(child)
+        results = " ".join(str(item.value) for item in made)
+        self._w(f" left {child[0].value} {child[1].value} = {results} vs {self.target} ")
         hits = [item for item in made if item.value == self.target]
         if hits:
             self._w("yes\n")
             self._check(hits[0])
             return hits[0]
         if self.slip_rate and self.rng.random() < self.slip_rate * self.false_hit_factor:
-            near = min(made, key=lambda item: abs(item.value - self.target))
-            self._w("yes", learn=False)
-            self._w(f"\ncheck {near.expr}: {self._steps(near.expr)} vs {self.target} bad\n")
-            self._w(f"Wait, {' '.join(str(item.value) for item in made)} vs {self.target} no\n")
+            self._false_hit(min(made, key=lambda item: abs(item.value - self.target)), results)
+            self._w("\n")
         else:
             self._w("no\n")
         self.need_back = False  # finished on this line: the search goes on from the same numbers
@@ -483,11 +482,12 @@ class _Search:
     def _check(self, item: _Item) -> None:
         self._w(f"check {item.expr}: {self._steps(item.expr)} vs {self.target} ok\n")
 
-    def _false_hit(self, item: _Item) -> None:
-        """A masked false `yes`, caught by the (learned) check; then `Wait,` and the line goes on as a miss."""
+    def _false_hit(self, item: _Item, said: str | None = None) -> None:
+        """A masked false `yes`, caught by the (learned) check; then `Wait,`, what the line `said` (its result, or a
+        flat line's results) and the line goes on as a miss."""
         self._w("yes", learn=False)
         self._w(f"\ncheck {item.expr}: {self._steps(item.expr)} vs {self.target} bad\n")
-        self._w(f"Wait, {item.value} vs {self.target} no")
+        self._w(f"Wait, {item.value if said is None else said} vs {self.target} no")
 
 
 def _written_moves(items: tuple[_Item, ...]) -> list[tuple[str, str, str, tuple[int, ...]]]:
