@@ -13,7 +13,9 @@ never backs up to them tries one) and problems where at least one of those moves
 the target (`live root`; the rest searched dead branches only), and repeats the model caught itself (`try 9+4 Wait,
 no`, learned with `ponder train sft --catch-rate`), and the calls at the starting numbers (`root calls`: moves
 tried from them that left numbers to search; how many of those were live, how many live ones the next line gave up
-at once, how many dead ones it went on into: the call that `--countdown-prune` traces teach).
+at once, how many dead ones it went on into: the call that `--countdown-prune` traces teach). A second table counts
+the wrong steps by kind (a move's arithmetic, its verdict against the target, a flat line's results or verdict, the
+final check), each as wrong of all such steps written: which skill a longer search spends its budget on mistakes of.
 Same held-out problems as sft_accuracy.py for the same seed and n. With `--against PARENT` the other model decodes
 the same problems too, and each level also counts the problems this model fixed (PARENT got them wrong) and broke
 (PARENT got them right): a fine-tune moves both ways, and at 300 problems a net change of a few is noise.
@@ -32,7 +34,7 @@ from collections import Counter
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
-from ponder.tasks.countdown import CATCH, can_reach
+from ponder.tasks.countdown import CATCH, STEP_KINDS, can_reach
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
 
@@ -145,6 +147,9 @@ def main() -> int:
                "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1),
                "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live,
                "caught_repeats": sum(o.thinking.count(CATCH) for o in outs)}
+        steps = [s for p, o in zip(problems, outs, strict=True) for s in task.labeled_steps(p, o.thinking)]
+        row["steps_by_kind"] = {kind: [sum(k == kind and not ok for k, ok in steps), sum(k == kind for k, _ in steps)]
+                                for kind in STEP_KINDS}
         calls = [c for p, o in zip(problems, outs, strict=True) for c in root_calls(p, o.thinking)]
         row |= {"root_calls": len(calls), "live_calls": sum(live for live, _ in calls),
                 "live_given_up": sum(live and up for live, up in calls),
@@ -157,7 +162,8 @@ def main() -> int:
             row |= {"parent_correct": sum(was), "fixed": sum(k and not w for k, w in pairs),
                     "broken": sum(w and not k for k, w in pairs)}
         rows.append(row)
-        print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k != "level"), file=sys.stderr)
+        print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k not in ("level", "steps_by_kind")),
+              file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     if args.against:
@@ -192,12 +198,21 @@ def markdown_table(doc: dict) -> str:
         + f" | {r.get('root_calls', '')} | {r.get('live_calls', '')} | {r.get('live_given_up', '')}"
         + f" | {r.get('dead_searched', '')} |\n"
         for r in doc["results"])
+    if any("steps_by_kind" in r for r in doc["results"]):
+        table += ("\nWrong steps by kind (`check_steps`), wrong of all written, over every problem's thinking:\n\n"
+                  "| level | " + " | ".join(STEP_KINDS) + " |\n|---|" + "---|" * len(STEP_KINDS) + "\n" + "".join(
+                      f"| {r['level']} | " + " | ".join(_share(*r["steps_by_kind"][k]) for k in STEP_KINDS) + " |\n"
+                      for r in doc["results"] if "steps_by_kind" in r))
     if doc.get("against"):
         table += (f"\nAgainst `{doc['against']}` on the same problems:\n\n"
                   "| level | its correct | correct | fixed | broken |\n|---|---|---|---|---|\n" + "".join(
                       f"| {r['level']} | {r['parent_correct']} | {r['correct']} | {r['fixed']} | {r['broken']} |\n"
                       for r in doc["results"]))
     return table
+
+
+def _share(wrong: int, total: int) -> str:
+    return f"{wrong} of {total} ({100 * wrong / total:.1f}%)" if total else "-"
 
 
 if __name__ == "__main__":

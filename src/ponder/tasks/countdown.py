@@ -237,27 +237,32 @@ class CountdownTask(Task):
         return set(replay.repeated_lines)
 
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
+        return [ok for _, ok in self.labeled_steps(problem, thinking)]
+
+    def labeled_steps(self, problem: Problem, thinking: str) -> list[tuple[str, bool]]:
+        """`check_steps` with each step's kind, one of STEP_KINDS: which skill a wrong step lacked (a move's
+        arithmetic, comparing with the target, a flat line's list of results, or the final check)."""
         target = problem.meta["target"]
-        ok: list[bool] = []
+        steps: list[tuple[str, bool]] = []
         for m in _MOVE.finditer(thinking):
             a, op, b, c = int(m["a"]), m["op"], int(m["b"]), int(m["c"])
-            ok.append(_value(a, op, b) == c)
+            steps.append(("move", _value(a, op, b) == c))
             if m["vs"] is not None:
                 hit = c == target
-                ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == hit)
+                steps.append(("move verdict", int(m["vs"]) == target and (m["verdict"] == "yes") == hit))
         for m in _PAIR.finditer(thinking):  # flat traces: ` left A B = r1 r2 … vs T no`
             pair = (_Item(int(m["a"]), m["a"], 3), _Item(int(m["b"]), m["b"], 3))
             written = [int(v) for v in m["results"].split()]
-            ok.append(written == [it.value for it in _distinct_results(pair)])
-            ok.append(int(m["vs"]) == target and (m["verdict"] == "yes") == (target in written))
+            steps.append(("pair results", written == [it.value for it in _distinct_results(pair)]))
+            steps.append(("pair verdict", int(m["vs"]) == target and (m["verdict"] == "yes") == (target in written)))
         for m in _CHECK.finditer(thinking):
             try:
                 value, _ = parse_expression(m["expr"])
             except ExpressionError:
-                ok.append(False)
+                steps.append(("check", False))
                 continue
-            ok.append((value == target) == (m["verdict"] == "ok") and int(m["vs"]) == target)
-        return ok
+            steps.append(("check", (value == target) == (m["verdict"] == "ok") and int(m["vs"]) == target))
+        return steps
 
 
 def _value(a: int, op: str, b: int) -> float:
@@ -270,6 +275,7 @@ def _value(a: int, op: str, b: int) -> float:
     return a / b if b else math.nan
 
 
+STEP_KINDS = ("move", "move verdict", "pair results", "pair verdict", "check")
 _MOVE = re.compile(r"(?<![\d)])(?P<a>\d+)(?P<op>[-+*/])(?P<b>\d+)=(?P<c>\d+)(?: vs (?P<vs>\d+) (?P<verdict>yes|no))?")
 _CHECK = re.compile(r"check (?P<expr>[^:\n]+):[^\n]* vs (?P<vs>\d+) (?P<verdict>ok|bad)")
 _PAIR = re.compile(r"left (?P<a>\d+) (?P<b>\d+) =(?P<results>(?: \d+)+) vs (?P<vs>\d+) (?P<verdict>yes|no)")
