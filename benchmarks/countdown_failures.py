@@ -139,7 +139,8 @@ def main() -> int:
         outs = _decode(model, task, problems, args)
         counts = Counter(cause(task, p, o.thinking, o.answer, o.thinking_tokens, args.max_thinking)
                          for p, o in zip(problems, outs, strict=True))
-        wrong_steps = sum(not all(task.check_steps(p, o.thinking)) for p, o in zip(problems, outs, strict=True))
+        labeled = [task.labeled_steps(p, o.thinking) for p, o in zip(problems, outs, strict=True)]
+        wrong_steps = sum(not all(ok for _, ok in steps) for steps in labeled)
         roots = [root_children(p, o.thinking) for p, o in zip(problems, outs, strict=True)]
         live = sum(any(can_reach(c, p.meta["target"], p.meta["rule"] == "all") for c in r)
                    for p, r in zip(problems, roots, strict=True))
@@ -147,7 +148,7 @@ def main() -> int:
                "mean_thinking_tokens": round(sum(o.thinking_tokens for o in outs) / len(outs), 1),
                "root_moves": round(sum(map(len, roots)) / len(roots), 2), "live_root": live,
                "caught_repeats": sum(o.thinking.count(CATCH) for o in outs)}
-        steps = [s for p, o in zip(problems, outs, strict=True) for s in task.labeled_steps(p, o.thinking)]
+        steps = [s for problem_steps in labeled for s in problem_steps]
         row["steps_by_kind"] = {kind: [sum(k == kind and not ok for k, ok in steps), sum(k == kind for k, _ in steps)]
                                 for kind in STEP_KINDS}
         calls = [c for p, o in zip(problems, outs, strict=True) for c in root_calls(p, o.thinking)]

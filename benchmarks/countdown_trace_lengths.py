@@ -2,7 +2,9 @@
 problems whose whole trace fits each thinking budget, which is the most a model that imitates the traces perfectly
 can solve within that budget. Also how often a first move is live (the numbers it leaves can still make the
 target), over all first moves and for the one closest to the target, which is what a model without the oracle's
-intuition would pick first.
+intuition would pick first. Each mode is also counted without the tokens that are a lone space (`spaceless`):
+the tokenizer writes every space as its own token, and this is what a tokenizer with space-prefixed pieces (` 40`,
+` vs`) would leave of a trace.
 
 Modes: `guided` (the cold-start traces, live moves first at 75% of the states), `systematic` (the shipped second
 stage), `prune` (a dead state given up at once, the call made right, but 5% of dead states searched to their end as
@@ -60,6 +62,7 @@ def main() -> int:
     if args.n < 1 or any(b < 1 for b in budgets) or any(not 1 <= lv <= 5 for lv in levels):
         parser.error("--n and budgets must be at least 1, levels in 1..5")
     tokenizer = load_checkpoint(args.model)[1]
+    spaces = {i for i in range(len(tokenizer)) if tokenizer.decode([i]) == " "}
     task, rows = MODES["guided"], []
     for level in levels:
         problems = task.sample_many(args.seed, level, args.n)
@@ -67,11 +70,13 @@ def main() -> int:
         row = {"level": level, "live_first_moves": round(statistics.mean(s for s, _ in shares), 3),
                "closest_first_move_live": round(statistics.mean(c for _, c in shares), 3), "modes": {}}
         for name, writer in MODES.items():
-            lengths = sorted(len(tokenizer.encode(writer.trace(p, random.Random(k), 0.0), add_special_tokens=False))
-                             for k, p in enumerate(problems))
-            row["modes"][name] = {"median_tokens": statistics.median(lengths),
-                                  "fits": {str(b): round(sum(n <= b for n in lengths) / len(lengths), 3)
-                                           for b in budgets}}
+            traces = [tokenizer.encode(writer.trace(p, random.Random(k), 0.0), add_special_tokens=False)
+                      for k, p in enumerate(problems)]
+            for label, lengths in ((name, [len(ids) for ids in traces]),
+                                   (f"{name}, spaceless", [sum(i not in spaces for i in ids) for ids in traces])):
+                row["modes"][label] = {"median_tokens": statistics.median(lengths),
+                                       "fits": {str(b): round(sum(n <= b for n in lengths) / len(lengths), 3)
+                                                for b in budgets}}
         rows.append(row)
         print(f"level {level} done", file=sys.stderr)
     doc = {"seed": args.seed, "n": args.n, "budgets": budgets, "model": args.model,

@@ -6,6 +6,7 @@ import pytest
 
 from ponder.tasks import LEVELS, TASKS, Problem, get_task
 from ponder.tasks.base import is_test_problem
+from ponder.tasks.countdown import STEP_KINDS, CountdownTask
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
@@ -101,6 +102,21 @@ def test_countdown_fractions_are_exact():
     p = Problem("countdown", 5, "", "", {"numbers": [1, 5, 5, 5], "target": 24, "rule": "all"})
     assert get_task("countdown").verify(p, "5*(5-1/5)").correct
     assert not get_task("countdown").verify(p, "5*(5-1/5)+0").correct
+
+
+def test_labeled_steps_name_the_kind_of_a_wrong_step():
+    cd = CountdownTask(flat=True)
+    p = next(q for q in cd.sample_many(5, 4, 20) if " left " in cd.trace(q) and " = " in cd.trace(q))
+    trace = cd.trace(p)
+    steps = cd.labeled_steps(p, trace)
+    assert [ok for _, ok in steps] == cd.check_steps(p, trace) and all(ok for _, ok in steps)
+    assert {kind for kind, _ in steps} <= set(STEP_KINDS) and {"move", "pair results", "check"} <= {k for k, _ in steps}
+    line = next(x for x in trace.split("\n") if " left " in x and " = " in x)
+    head, results = line.split(" = ", 1)
+    first, rest = results.split(" ", 1)
+    broken = trace.replace(line, f"{head} = {int(first) + 1} {rest}", 1)
+    wrong = [kind for kind, ok in cd.labeled_steps(p, broken) if not ok]
+    assert "pair results" in wrong and "move" not in wrong
 
 
 def test_check_steps_flags_an_injected_wrong_step():
