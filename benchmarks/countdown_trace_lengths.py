@@ -2,9 +2,10 @@
 problems whose whole trace fits each thinking budget, which is the most a model that imitates the traces perfectly
 can solve within that budget. Also how often a first move is live (the numbers it leaves can still make the
 target), over all first moves and for the one closest to the target, which is what a model without the oracle's
-intuition would pick first. Each mode is also counted without the tokens that are a lone space (`spaceless`):
-the tokenizer writes every space as its own token, and this is what a tokenizer with space-prefixed pieces (` 40`,
-` vs`) would leave of a trace.
+intuition would pick first. Each mode is also counted in tokens of the tokenizer with space-prefixed pieces
+(` 40`, ` vs`; `build_tokenizer(space_prefixed=True)`, `ponder train sft --space-prefixed`): the shipped tokenizer
+writes every space as its own token, and these rows are what is left of a trace without them (measured: exactly
+the trace's tokens less its lone spaces, in every row).
 
 Modes: `guided` (the cold-start traces, live moves first at 75% of the states), `systematic` (the shipped second
 stage), `prune` (a dead state given up at once, the call made right, but 5% of dead states searched to their end as
@@ -24,6 +25,7 @@ import statistics
 import sys
 
 from ponder.model.checkpoint import load_checkpoint
+from ponder.model.tokenizer import build_tokenizer
 from ponder.tasks.countdown import CountdownTask, _apply, _Item, _moves, can_reach
 from results_io import RESULTS, write_results
 
@@ -62,7 +64,7 @@ def main() -> int:
     if args.n < 1 or any(b < 1 for b in budgets) or any(not 1 <= lv <= 5 for lv in levels):
         parser.error("--n and budgets must be at least 1, levels in 1..5")
     tokenizer = load_checkpoint(args.model)[1]
-    spaces = {i for i in range(len(tokenizer)) if tokenizer.decode([i]) == " "}
+    spaced = build_tokenizer(space_prefixed=True)
     task, rows = MODES["guided"], []
     for level in levels:
         problems = task.sample_many(args.seed, level, args.n)
@@ -72,8 +74,10 @@ def main() -> int:
         for name, writer in MODES.items():
             traces = [tokenizer.encode(writer.trace(p, random.Random(k), 0.0), add_special_tokens=False)
                       for k, p in enumerate(problems)]
+            texts = [tokenizer.decode(ids) for ids in traces]
             for label, lengths in ((name, [len(ids) for ids in traces]),
-                                   (f"{name}, spaceless", [sum(i not in spaces for i in ids) for ids in traces])):
+                                   (f"{name}, space-prefixed",
+                                    [len(spaced.encode(t, add_special_tokens=False)) for t in texts])):
                 row["modes"][label] = {"median_tokens": statistics.median(lengths),
                                        "fits": {str(b): round(sum(n <= b for n in lengths) / len(lengths), 3)
                                                 for b in budgets}}

@@ -45,8 +45,8 @@ def main() -> int:
             rows = rows[args.name]
         summary = {"source": args.eval, "command": doc.get("command"), "n": doc.get("n"), "seed": doc.get("seed"),
                    "accuracy": {f"{r['task']}:{r['level']}:{r['effort']}": r["accuracy"] for r in rows}}
-    fresh = build_tokenizer()
-    if fresh.get_vocab() == tokenizer.get_vocab():
+    fresh = next((t for t in map(build_tokenizer, (False, True)) if t.get_vocab() == tokenizer.get_vocab()), None)
+    if fresh is not None:
         # same ids: ship the current chat template and token flags (a run started before a fix to them keeps
         # the old files in its checkpoints)
         tokenizer = fresh

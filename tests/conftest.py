@@ -17,6 +17,11 @@ def tokenizer():
 
 
 @pytest.fixture(scope="session")
+def spaced_tokenizer():
+    return build_tokenizer(space_prefixed=True)
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, tokenizer):
     torch.manual_seed(0)
     config = model_config("test", len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,

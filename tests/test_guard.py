@@ -26,12 +26,14 @@ def _guard(problem, thinking: str) -> CountdownGuard:
     return guard
 
 
-@pytest.mark.parametrize("systematic", [False, True, "prune", "flat"])
+@pytest.mark.parametrize(("systematic", "spaced"), [(False, False), (True, False), ("prune", False),
+                                                   ("flat", False), (True, True), ("flat", True)])
 @pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
-def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level, systematic):
+def test_the_guard_never_blocks_a_token_of_a_solver_trace(request, level, systematic, spaced):
     """The solver's traces (slips, caught false hits and all) are searches without repeats, with `back to` lines up
     the path and right `left` lists: every token of them must stay allowed, or guarded decoding would fight what
-    the model was trained on."""
+    the model was trained on. With either tokenizer: space-prefixed pieces (` 13`) cross the guard's words."""
+    tokenizer = request.getfixturevalue("spaced_tokenizer" if spaced else "tokenizer")
     rng = random.Random(level)
     vocab = len(tokenizer)
     # systematic, pruned and flat traces write their states largest first
@@ -45,6 +47,20 @@ def test_the_guard_never_blocks_a_token_of_a_solver_trace(tokenizer, level, syst
             assert masked[token] == 0, (problem.meta, tokenizer.decode([token]), guard.guard.line)
             guard.feed(token)
         assert guard.guard.active
+
+
+def test_with_space_prefixed_tokens_the_guard_picks_the_number_after_try_and_left(spaced_tokenizer):
+    """` 13` carries the space after `try` and `left`: the guard must already speak after `try` and ` left`, not
+    only once a lone space is written, or the number is chosen unguarded."""
+    problem = _problem([3, 5, 7, 11], 40)
+    vocab = spaced_tokenizer.get_vocab()
+    guard = TokenGuard(CountdownGuard(problem), spaced_tokenizer)
+    for text, allowed, blocked in (("try", " 11", " 99"), ("try 11+7=18 vs 40 no left", " 3", " 11")):
+        for token in spaced_tokenizer.encode(text, add_special_tokens=False):
+            guard.feed(token)
+        masked = guard.mask(torch.zeros(len(spaced_tokenizer)))
+        assert masked[vocab[allowed]] == 0 and masked[vocab[blocked]] == float("-inf"), text
+        guard = TokenGuard(CountdownGuard(problem), spaced_tokenizer)
 
 
 def test_a_move_already_tried_from_the_same_numbers_is_not_offered_again():

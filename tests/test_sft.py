@@ -204,7 +204,9 @@ def test_a_run_resumes_after_options_were_added_at_their_defaults(tmp_path):
     assert _config_changes(saved, replace(cfg, countdown_guide=0.0)) == ["countdown_guide"]
 
 
-def test_avoided_tokens_sit_on_learned_positions_and_differ_from_the_label(tokenizer):
+@pytest.mark.parametrize("spaced", [False, True])
+def test_avoided_tokens_sit_on_learned_positions_and_differ_from_the_label(request, spaced):
+    tokenizer = request.getfixturevalue("spaced_tokenizer" if spaced else "tokenizer")
     task = get_task("countdown")
     rng = random.Random(4)
     examples = [make_example(tokenizer, task, p, rng, direct=False, slip_rate=0.04)
@@ -213,9 +215,10 @@ def test_avoided_tokens_sit_on_learned_positions_and_differ_from_the_label(token
     assert len(pairs) > 20
     for ex, pos, tid in pairs:
         assert ex.labels[pos] != IGNORE and ex.labels[pos] != tid
-        # the place is a move's number or operator, right after `try `, a number or an operator
-        assert tokenizer.decode([ex.input_ids[pos - 1]]) in {" ", "+", "-", "*", "/"} or \
-            tokenizer.decode([ex.input_ids[pos - 1]]).isdigit()
+        # the place is a move's number or operator, right after `try ` (`try` before a space-prefixed ` 13`), a
+        # number or an operator
+        assert tokenizer.decode([ex.input_ids[pos - 1]]) in {"try" if spaced else " ", "+", "-", "*", "/"} or \
+            tokenizer.decode([ex.input_ids[pos - 1]]).lstrip().isdigit()
     direct = make_example(tokenizer, task, task.sample_many(2, 4, 1, split="train")[0], rng, True, 0.0)
     assert direct.avoid == ()
 

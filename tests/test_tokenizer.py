@@ -6,10 +6,27 @@ TEXTS = [
 ]
 
 
+@pytest.mark.parametrize("spaced", [False, True])
 @pytest.mark.parametrize("text", TEXTS)
-def test_round_trip(tokenizer, text):
+def test_round_trip(request, text, spaced):
+    tokenizer = request.getfixturevalue("spaced_tokenizer" if spaced else "tokenizer")
     ids = tokenizer.encode(text, add_special_tokens=False)
     assert tokenizer.decode(ids) == text
+
+
+def test_space_prefixed_pieces_carry_the_space_before_them(spaced_tokenizer, tokenizer):
+    """build_tokenizer(space_prefixed=True): a number, word or operator with its leading space is one token, so a
+    trace line costs about a third fewer tokens; the plain pieces are still there (`try` opens a line)."""
+    def pieces(tok, text):
+        return [tok.decode([i]) for i in tok.encode(text, add_special_tokens=False)]
+
+    line = "try 13*5=65 vs 40 no left 3 8 = 11 24 5"
+    assert pieces(spaced_tokenizer, line) == ["try", " 13", "*", "5", "=", "65", " vs", " 40", " no", " left",
+                                              " 3", " 8", " =", " 11", " 24", " 5"]
+    assert len(pieces(tokenizer, line)) == 27
+    assert pieces(spaced_tokenizer, "1702 482") == ["1", "7", "0", "2", " 482"]  # long numbers digit by digit
+    vocab = spaced_tokenizer.get_vocab()
+    assert all(piece in vocab for n in range(1000) for piece in (str(n), f" {n}"))
 
 
 def test_numbers_and_think_tags_are_single_tokens(tokenizer):
@@ -31,9 +48,11 @@ def test_chat_template(tokenizer):
     assert "2+3=5</think>" not in text and text.endswith("<think></think>5<|end|>")
 
 
-def test_saved_tokenizer_loads_with_auto(tokenizer, tmp_path):
+@pytest.mark.parametrize("spaced", [False, True])
+def test_saved_tokenizer_loads_with_auto(request, tmp_path, spaced):
     from transformers import AutoTokenizer
 
+    tokenizer = request.getfixturevalue("spaced_tokenizer" if spaced else "tokenizer")
     tokenizer.save_pretrained(tmp_path)
     loaded = AutoTokenizer.from_pretrained(tmp_path)
     assert loaded.encode(TEXTS[0]) == tokenizer.encode(TEXTS[0])

@@ -24,14 +24,17 @@ def init_number_embeddings(model, tokenizer, seed: int = 0, largest: int = 999) 
     places = len(str(largest))
     place = torch.randn(places, 10, dim, generator=gen) * std  # (place, digit, d); place 0 = units
     length = torch.randn(places, dim, generator=gen) * std  # (number of digits, d)
+    space = torch.randn(dim, generator=gen) * std  # a leading space (build_tokenizer(space_prefixed=True)'s ` 40`)
     vocab = tokenizer.get_vocab()
     count = 0
     for n in range(largest + 1):
         text = str(n)
-        token = vocab.get(text)
-        if token is None:
-            continue
         vec = length[len(text) - 1] + sum(place[k, int(ch)] for k, ch in enumerate(reversed(text)))
-        emb[token] = vec / math.sqrt(len(text) + 1)  # keep the norm of an ordinary embedding
-        count += 1
+        for piece, parts in ((text, vec), (" " + text, vec + space)):
+            token = vocab.get(piece)
+            if token is None:
+                continue
+            # keep the norm of an ordinary embedding
+            emb[token] = parts / math.sqrt(len(text) + 1 + piece.startswith(" "))
+            count += 1
     return count

@@ -4,6 +4,8 @@ Every integer of up to three digits is one token (`482`), longer integers are on
 so that a countdown step `13*5=65` is one lookup per emitted token (shared/notes/countdown-feasibility.md) while long
 arithmetic is worked digit by digit. The words of the prompts and traces are single tokens; any other text falls
 back to characters, and characters outside the vocabulary to UTF-8 bytes, so no input is ever unknown.
+`build_tokenizer(space_prefixed=True)` (experimental, `ponder train sft --space-prefixed`) adds each of these pieces
+with its leading space (` 40`, ` vs`, ` =`), as GPT-2-style tokenizers do, so the spaces between them cost nothing.
 Built with `tokenizers` (a BPE model whose merges rebuild exactly these pieces) and saved as a standard
 Hugging Face tokenizer with a chat template, so `AutoTokenizer.from_pretrained` loads it unchanged.
 """
@@ -53,7 +55,13 @@ CHAT_TEMPLATE = (
 )
 
 
-def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
+def _pre_tokenizer(space_prefixed: bool) -> pre_tokenizers.PreTokenizer:
+    if space_prefixed:
+        # The same pieces, and the operators, each with the one space before it (GPT-2's ` word` pieces): a trace's
+        # separating spaces, a quarter of the tokens of a trace in the pieces below, cost no token of their own.
+        # (The space, or no digit, before a number: ` 24` after `11` is one piece, `1702` four.)
+        return pre_tokenizers.Split(Regex(r"(?: |(?<![0-9]))[0-9]{1,3}(?![0-9])| ?[0-9]| ?[A-Za-z]+| ?[-+*/=()]"
+                                          r"|[^A-Za-z0-9]"), behavior="isolated")
     return pre_tokenizers.Sequence([
         # An integer of at most three digits is one piece; a longer one is split into single digits.
         pre_tokenizers.Split(Regex(r"(?<![0-9])[0-9]{1,3}(?![0-9])|[0-9]"), behavior="isolated"),
@@ -62,11 +70,15 @@ def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     ])
 
 
-def build_tokenizer() -> PreTrainedTokenizerFast:
-    """Build the tokenizer deterministically (no data needed: the pieces are enumerated)."""
+def build_tokenizer(space_prefixed: bool = False) -> PreTrainedTokenizerFast:
+    """Build the tokenizer deterministically (no data needed: the pieces are enumerated). `space_prefixed` adds
+    each number and word with a leading space as one more token (` 40`, ` vs`), so a space before one costs nothing;
+    the shipped models use the plain pieces, where every space is a token."""
     tok = Tokenizer(BPE())
-    tok.pre_tokenizer = _pre_tokenizer()
+    tok.pre_tokenizer = _pre_tokenizer(space_prefixed)
     pieces = [str(n) for n in range(1000)] + WORDS
+    if space_prefixed:
+        pieces += [" " + piece for piece in pieces + list("-+*/=()")]
     alphabet = [c for c in string.printable if c not in "\x0b\x0c\r"]
     trainer = BpeTrainer(vocab_size=100_000, min_frequency=1, special_tokens=SPECIAL_TOKENS,
                          initial_alphabet=alphabet, show_progress=False)

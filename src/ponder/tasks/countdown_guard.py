@@ -31,6 +31,7 @@ from ponder.tasks.countdown import _BACK, _TRY_LINE, SearchReplay
 
 _RESULT = re.compile(r"=(\d+)")
 _WAIT_RESULT = re.compile(r"^Wait, (\d+)")
+_LEFT = re.compile(r" left(?: |$)")
 
 
 def _rests(line: str, targets: list[str]) -> list[str] | None:
@@ -89,9 +90,12 @@ class CountdownGuard:
         if self.line.startswith("back"):
             ancestors = path[:-1] or path  # back goes up the path (from the root: to the root)
             return _rests(self.line, [f"{_BACK}{v.form}\n" for v in ancestors])
-        if self.line.startswith("try ") and _TRY_LINE.match(self.line) is None:
+        # `try` and ` left` are matched without the space after them: a tokenizer with space-prefixed pieces
+        # (build_tokenizer(space_prefixed=True)) writes `try`, ` 13`, so the guard must speak before the number.
+        if self.line.startswith("try") and _TRY_LINE.match(self.line) is None:
             return _rests(self.line, self._move_heads())
-        at = self.line.find(" left ")
+        left = _LEFT.search(self.line)
+        at = -1 if left is None else left.start()
         lefts = [] if at < 0 else self._left_forms(self.line[:at])
         # flat traces (CountdownTask(flat=True)) finish two numbers on the move's line: `left 50 9 = 59 450 41 …`
         ends = ("\n", " =") if len(self.replay.visit.state) == 3 else ("\n",)

@@ -90,10 +90,14 @@ def make_spans_example(tokenizer, prompt_text: str, spans: list[Span]) -> Exampl
     avoid = []
     for char_pos, pieces in avoid_at:
         i = token_at.get(char_pos)
+        # a space-prefixed tokenizer's token (` 13`) starts at the space before the span
+        space = i is None and char_pos > 0 and text[char_pos - 1] == " "
+        if space:
+            i = token_at.get(char_pos - 1)
         if i is None or labels[i] == IGNORE:
             continue  # a span that does not start a learned token (a cut trace's last word)
         for piece in pieces:
-            ids = tokenizer(piece, add_special_tokens=False)["input_ids"]
+            ids = tokenizer(" " * space + piece, add_special_tokens=False)["input_ids"]
             if len(ids) == 1 and ids[0] != labels[i]:
                 avoid.append((len(prompt) + i, ids[0]))
     return Example(prompt + completion, [IGNORE] * len(prompt) + labels, tuple(avoid))

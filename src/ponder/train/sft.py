@@ -94,6 +94,10 @@ class SFTConfig:
     countdown_prune: bool = False
     countdown_flat: bool = False
     countdown_flat_four: bool = False
+    # build_tokenizer(space_prefixed=True): a number or word with the space before it is one token, so the separating
+    # spaces of a trace cost none (about a quarter of every task's trace tokens). With --init, the checkpoint's
+    # tokenizer must be of the kind this names.
+    space_prefixed: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
@@ -264,7 +268,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     last = out / "last"
     if resume and not last.exists() and (out / ".last.old").exists():
         last = out / ".last.old"  # interrupted between the two renames of an atomic save
-    tokenizer = build_tokenizer()
+    tokenizer = build_tokenizer(cfg.space_prefixed)
     torch.manual_seed(cfg.seed)
     state = None
     if resume and (last / STATE_FILE).exists():
@@ -277,7 +281,11 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     elif cfg.init is not None:
         model, init_tokenizer, _, folder = load_checkpoint(cfg.init)
         if init_tokenizer.get_vocab() != tokenizer.get_vocab():
-            raise ValueError(f"{folder} has another tokenizer than ponder's; --init needs a ponder checkpoint")
+            other = build_tokenizer(not cfg.space_prefixed).get_vocab() == init_tokenizer.get_vocab()
+            hint = (f"it has {'plain' if cfg.space_prefixed else 'space-prefixed'} tokens: "
+                    f"{'drop' if cfg.space_prefixed else 'add'} --space-prefixed") if other \
+                else "--init needs a ponder checkpoint"
+            raise ValueError(f"{folder} has another tokenizer than this run's; {hint}")
         model.train()
     else:
         config = model_config(cfg.size, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
