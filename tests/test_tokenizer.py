@@ -57,3 +57,33 @@ def test_saved_tokenizer_loads_with_auto(request, tmp_path, spaced):
     loaded = AutoTokenizer.from_pretrained(tmp_path)
     assert loaded.encode(TEXTS[0]) == tokenizer.encode(TEXTS[0])
     assert loaded.chat_template == tokenizer.chat_template
+
+
+@pytest.mark.parametrize("spaced", [False, True])
+def test_number_tokens_start_from_place_value_embeddings_in_both_forms(request, spaced):
+    """`40` and ` 40` share their place-value part, so the two forms of a number start close (the space adds one
+    shared vector), and the plain form points where the plain tokenizer's does (the scale follows the random
+    embeddings, whose spread depends on the vocabulary size)."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from ponder.model.config import model_config
+    from ponder.model.init import init_number_embeddings
+
+    tokenizer = request.getfixturevalue("spaced_tokenizer" if spaced else "tokenizer")
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(model_config("test", len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
+                                          tokenizer.pad_token_id))
+    assert init_number_embeddings(model, tokenizer, seed=3) == 1000 * (1 + spaced)
+    emb, vocab = model.get_input_embeddings().weight, tokenizer.get_vocab()
+    if spaced:
+        cos = torch.nn.functional.cosine_similarity
+        same = cos(emb[vocab["40"]], emb[vocab[" 40"]], dim=0)
+        other = cos(emb[vocab["40"]], emb[vocab[" 73"]], dim=0)
+        assert same > 0.5 > other
+        plain = request.getfixturevalue("tokenizer")
+        torch.manual_seed(0)
+        base = LlamaForCausalLM(model_config("test", len(plain), plain.bos_token_id, plain.eos_token_id,
+                                             plain.pad_token_id))
+        init_number_embeddings(base, plain, seed=3)
+        assert cos(base.get_input_embeddings().weight[plain.get_vocab()["482"]], emb[vocab["482"]], dim=0) > 0.999
