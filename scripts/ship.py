@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ponder.model.checkpoint import SHIPPED_DIR, PonderMeta, load_checkpoint, save_checkpoint
-from ponder.model.tokenizer import build_tokenizer
+from ponder.model.tokenizer import build_tokenizer, tokenizer_kind
 
 
 def main() -> int:
@@ -45,11 +45,11 @@ def main() -> int:
             rows = rows[args.name]
         summary = {"source": args.eval, "command": doc.get("command"), "n": doc.get("n"), "seed": doc.get("seed"),
                    "accuracy": {f"{r['task']}:{r['level']}:{r['effort']}": r["accuracy"] for r in rows}}
-    fresh = next((t for t in map(build_tokenizer, (False, True)) if t.get_vocab() == tokenizer.get_vocab()), None)
-    if fresh is not None:
+    kind = tokenizer_kind(tokenizer)
+    if kind is not None:
         # same ids: ship the current chat template and token flags (a run started before a fix to them keeps
         # the old files in its checkpoints)
-        tokenizer = fresh
+        tokenizer = build_tokenizer(kind)
     recipe = {**meta.recipe, "command": args.command} if args.command else meta.recipe
     shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=recipe,
                          parent=args.parent or meta.parent,

@@ -299,3 +299,11 @@ def test_own_repeats_join_every_step_of_their_round_and_are_logged(tmp_path, tok
     assert all(0.0 < r["own_avoid_p"] < 1.0 for r in rows)
     with pytest.raises(ValueError, match="repeat_every needs"):
         replace(cfg, unlikelihood=0.0)
+
+
+def test_init_from_a_checkpoint_of_the_other_tokenizer_kind_is_refused_with_the_flag_to_change(tmp_path,
+                                                                                              tiny_checkpoint):
+    cfg = replace(_tiny(tmp_path, 1), init=str(tiny_checkpoint), space_prefixed=True)
+    with pytest.raises(ValueError, match="plain tokens: drop --space-prefixed"):
+        run_sft(cfg, log=lambda m: None)
+    assert not (tmp_path / "run").exists()

@@ -87,3 +87,15 @@ def test_number_tokens_start_from_place_value_embeddings_in_both_forms(request, 
                                              plain.pad_token_id))
         init_number_embeddings(base, plain, seed=3)
         assert cos(base.get_input_embeddings().weight[plain.get_vocab()["482"]], emb[vocab["482"]], dim=0) > 0.999
+
+
+def test_tokenizer_kind_names_the_flag_that_builds_a_tokenizer(tokenizer, spaced_tokenizer, tmp_path):
+    from transformers import AutoTokenizer
+
+    from ponder.model.tokenizer import tokenizer_kind
+
+    spaced_tokenizer.save_pretrained(tmp_path)
+    assert tokenizer_kind(tokenizer) is False and tokenizer_kind(AutoTokenizer.from_pretrained(tmp_path)) is True
+    other = AutoTokenizer.from_pretrained(tmp_path)
+    other.add_tokens(["<extra>"])
+    assert tokenizer_kind(other) is None

@@ -101,3 +101,10 @@ def build_tokenizer(space_prefixed: bool = False) -> PreTrainedTokenizerFast:
         additional_special_tokens=[USER, ASSISTANT, SYSTEM],
         chat_template=CHAT_TEMPLATE, clean_up_tokenization_spaces=False, model_max_length=4096,
     )
+
+
+def tokenizer_kind(tokenizer) -> bool | None:
+    """Which of ponder's tokenizers this one is, by its vocabulary: the `space_prefixed` flag that builds it, or None
+    for a tokenizer ponder does not build (another model's)."""
+    vocab = tokenizer.get_vocab()
+    return next((kind for kind in (False, True) if build_tokenizer(kind).get_vocab() == vocab), None)

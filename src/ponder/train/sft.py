@@ -24,7 +24,7 @@ from transformers import LlamaForCausalLM
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
 from ponder.model.config import MODEL_SIZES, model_config
 from ponder.model.init import init_number_embeddings
-from ponder.model.tokenizer import build_tokenizer
+from ponder.model.tokenizer import build_tokenizer, tokenizer_kind
 from ponder.progress import progress_bar
 from ponder.tasks import Task, get_task
 from ponder.tasks.countdown import DEFAULT_GUIDE, CountdownTask
@@ -281,10 +281,12 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     elif cfg.init is not None:
         model, init_tokenizer, _, folder = load_checkpoint(cfg.init)
         if init_tokenizer.get_vocab() != tokenizer.get_vocab():
-            other = build_tokenizer(not cfg.space_prefixed).get_vocab() == init_tokenizer.get_vocab()
-            hint = (f"it has {'plain' if cfg.space_prefixed else 'space-prefixed'} tokens: "
-                    f"{'drop' if cfg.space_prefixed else 'add'} --space-prefixed") if other \
-                else "--init needs a ponder checkpoint"
+            kind = tokenizer_kind(init_tokenizer)
+            if kind is None:
+                hint = "--init needs a ponder checkpoint"
+            else:
+                hint = f"it has {'space-prefixed' if kind else 'plain'} tokens: {'add' if kind else 'drop'} " \
+                       "--space-prefixed"
             raise ValueError(f"{folder} has another tokenizer than this run's; {hint}")
         model.train()
     else:
