@@ -72,12 +72,9 @@ def main() -> int:
         row = {"level": level, "live_first_moves": round(statistics.mean(s for s, _ in shares), 3),
                "closest_first_move_live": round(statistics.mean(c for _, c in shares), 3), "modes": {}}
         for name, writer in MODES.items():
-            traces = [tokenizer.encode(writer.trace(p, random.Random(k), 0.0), add_special_tokens=False)
-                      for k, p in enumerate(problems)]
-            texts = [tokenizer.decode(ids) for ids in traces]
-            for label, lengths in ((name, [len(ids) for ids in traces]),
-                                   (f"{name}, space-prefixed",
-                                    [len(spaced.encode(t, add_special_tokens=False)) for t in texts])):
+            texts = [writer.trace(p, random.Random(k), 0.0) for k, p in enumerate(problems)]
+            for label, tok in ((name, tokenizer), (f"{name}, space-prefixed", spaced)):
+                lengths = [len(tok.encode(t, add_special_tokens=False)) for t in texts]
                 row["modes"][label] = {"median_tokens": statistics.median(lengths),
                                        "fits": {str(b): round(sum(n <= b for n in lengths) / len(lengths), 3)
                                                 for b in budgets}}
