@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "fewer (experimental)")
     sft.add_argument("--space-prefixed", action="store_true",
                      help="a new model whose tokenizer has each number and word with its leading space as one "
-                          "token (` 40`, ` vs`): traces cost about 25%% fewer tokens (experimental; with --init, "
+                          "token (` 40`, ` vs`): examples cost 25-37%% fewer tokens (experimental; with --init, "
                           "give it again for a checkpoint trained with it)")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=_positive_int, default=defaults.eval_every,

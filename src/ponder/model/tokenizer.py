@@ -58,7 +58,7 @@ CHAT_TEMPLATE = (
 def _pre_tokenizer(space_prefixed: bool) -> pre_tokenizers.PreTokenizer:
     if space_prefixed:
         # The same pieces, and the operators, each with the one space before it (GPT-2's ` word` pieces): a trace's
-        # separating spaces, a quarter of the tokens of a trace in the pieces below, cost no token of their own.
+        # separating spaces, 25-37% of an example's tokens in the pieces below, cost no token of their own.
         # (The space, or no digit, before a number: ` 24` after `11` is one piece, `1702` four.)
         return pre_tokenizers.Split(Regex(r"(?: |(?<![0-9]))[0-9]{1,3}(?![0-9])| ?[0-9]| ?[A-Za-z]+| ?[-+*/=()]"
                                           r"|[^A-Za-z0-9]"), behavior="isolated")

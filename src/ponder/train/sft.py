@@ -95,8 +95,8 @@ class SFTConfig:
     countdown_flat: bool = False
     countdown_flat_four: bool = False
     # build_tokenizer(space_prefixed=True): a number or word with the space before it is one token, so the separating
-    # spaces of a trace cost none (about a quarter of every task's trace tokens). With --init, the checkpoint's
-    # tokenizer must be of the kind this names.
+    # spaces of a trace cost none (25-37% of an example's tokens, benchmarks/tokenizer_lengths.py). With --init,
+    # the checkpoint's tokenizer must be of the kind this names.
     space_prefixed: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
     pool: int = 1024  # examples packed together at a time
