@@ -10,7 +10,7 @@ precision the CLI would choose. The variants:
   tcmalloc  the same with tcmalloc
 For each: tokens/s over the first and the last tenth of the steps and over all of them, its ratio to `system`, and
 the peak resident memory. Writes benchmarks/results/sft_allocator.{json,md}. Reproduce with:
-    python benchmarks/sft_allocator.py --steps 60
+    python benchmarks/sft_allocator.py --steps 40 --variants system,mmap128k,jemalloc
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _rate(run: dict, part: slice) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=60, help="timed steps per variant (default 60)")
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per variant (default 40)")
     parser.add_argument("--variants", default="system,mmap128k,jemalloc,tcmalloc",
                         help="comma-separated, from system, mmap128k, jemalloc, tcmalloc (default all; a preloaded "
                              "library that is not installed is skipped)")
@@ -107,6 +107,7 @@ def main() -> int:
     unknown = sorted(set(variants) - {"system", "mmap128k", *LIBRARIES})
     if unknown or not variants:
         parser.error(f"unknown variants {unknown}: choose from system, mmap128k, jemalloc, tcmalloc")
+    tenth = max(1, args.steps // 10)
     runs: dict[str, dict] = {}
     for name in variants:
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_MMAP_THRESHOLD_")}
@@ -126,7 +127,6 @@ def main() -> int:
             print(f"{name}: the worker failed (exit {done.returncode})", file=sys.stderr)
             return 1
         runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
-        tenth = max(1, args.steps // 10)
         print(f"{name}: {_rate(runs[name], slice(None)):,.0f} tok/s; first tenth "
               f"{_rate(runs[name], slice(0, tenth)):,.0f}, last {_rate(runs[name], slice(-tenth, None)):,.0f}; "
               f"peak {runs[name]['peak_rss_mb']:,.0f} MB", file=sys.stderr)
@@ -135,7 +135,6 @@ def main() -> int:
         return 1
     import torch
 
-    tenth = max(1, args.steps // 10)
     base = runs.get("system")
     table = {}
     for name, run in runs.items():
