@@ -427,6 +427,10 @@ def main(argv: list[str] | None = None) -> int:
             uvicorn.run(app, host=args.host, port=args.port, log_level="info")
             return 0
         if args.command == "train":
+            if argv is None:  # the `ponder` command itself, not a caller's main([...]): its process may be replaced
+                from ponder.allocator import reexec_under_jemalloc
+
+                reexec_under_jemalloc()
             return _train(args)
     except (ValueError, OSError, ImportError) as e:  # ImportError: an optional extra is missing
         print(f"ponder: error: {e}", file=sys.stderr)
