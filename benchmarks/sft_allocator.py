@@ -16,26 +16,18 @@ the peak resident memory. Writes benchmarks/results/sft_allocator.{json,md}. Rep
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import json
 import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from results_io import write_results
 
-LIBRARIES = {"jemalloc": "libjemalloc.so.2", "tcmalloc": "libtcmalloc_minimal.so.4"}
-LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
-
-
-def _library(name: str) -> str | None:
-    for folder in LIBRARY_DIRS:
-        path = Path(folder) / LIBRARIES[name]
-        if path.exists():
-            return str(path)
-    return None
+# the names ctypes.util.find_library looks up; LD_PRELOAD takes the soname it returns
+LIBRARIES = {"jemalloc": "jemalloc", "tcmalloc": "tcmalloc_minimal"}
 
 
 def _peak_rss_mb() -> float:
@@ -54,9 +46,9 @@ def worker(steps: int) -> dict:
 
     from ponder.model.config import model_config
     from ponder.model.tokenizer import build_tokenizer
-    from ponder.train.data import collate_packed
     from ponder.train.precision import resolve_bf16
-    from ponder.train.sft import SFTConfig, _pool_steps, _train_step
+    from ponder.train.sft import SFTConfig, _pool_steps
+    from sft_steps import timed_steps
 
     cfg = SFTConfig()
     tokenizer = build_tokenizer()
@@ -71,17 +63,7 @@ def worker(steps: int) -> dict:
     while len(pool) < steps + 1:  # the training run's pools 0, 1, ... in its order
         pool.extend(_pool_steps(cfg, tokenizer, k))
         k += 1
-    seconds, tokens = [], []
-    for i, rows_by_width in enumerate(pool[: steps + 1]):
-        start = time.perf_counter()
-        micro = [collate_packed(rows, tokenizer.pad_token_id) for rows in rows_by_width]
-        opt.zero_grad(set_to_none=True)
-        _train_step(model, micro, bf16)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i:  # the first step is a warm-up
-            seconds.append(time.perf_counter() - start)
-            tokens.append(sum(int((b["input_ids"] != tokenizer.pad_token_id).sum()) for b in micro))
+    tokens, seconds = timed_steps(model, opt, pool[: steps + 1], tokenizer.pad_token_id, bf16, clip=1.0)
     return {"malloc": malloc, "bf16": bf16, "seconds": seconds, "tokens": tokens, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -114,9 +96,9 @@ def main() -> int:
         if name == "mmap128k":
             env["MALLOC_MMAP_THRESHOLD_"] = "131072"
         elif name in LIBRARIES:
-            library = _library(name)
+            library = ctypes.util.find_library(LIBRARIES[name])
             if library is None:
-                print(f"{name}: {LIBRARIES[name]} is not installed; skipped", file=sys.stderr)
+                print(f"{name}: lib{LIBRARIES[name]} is not installed; skipped", file=sys.stderr)
                 continue
             env["LD_PRELOAD"] = library
         print(f"{name}: {args.steps} steps ...", file=sys.stderr)

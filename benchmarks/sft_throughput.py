@@ -15,7 +15,6 @@ import copy
 import platform
 import statistics
 import sys
-import time
 from dataclasses import replace
 
 import torch
@@ -23,10 +22,10 @@ from transformers import LlamaForCausalLM
 
 from ponder.model.config import model_config
 from ponder.model.tokenizer import build_tokenizer
-from ponder.train.data import collate_packed
 from ponder.train.precision import native_bf16
-from ponder.train.sft import SFTConfig, _pool_steps, _train_step
+from ponder.train.sft import SFTConfig, _pool_steps
 from results_io import write_results
+from sft_steps import timed_steps
 
 # the shipped model's single width, and narrower rows added step by step; the last is SFTConfig's default
 LAYOUTS = {"640": (), "320+640": (320,), "160+320+640": (160, 320), "96+192+384+640": (96, 192, 384),
@@ -37,18 +36,8 @@ def _time_steps(cfg: SFTConfig, tokenizer, initial: LlamaForCausalLM, n: int, bf
     """Tokens and seconds of n steps after one warm-up step, from a copy of the same initial model every time."""
     model = copy.deepcopy(initial)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    steps = _pool_steps(cfg, tokenizer, 0)[: n + 1]
-    tokens, seconds = 0, 0.0
-    for i, rows_by_width in enumerate(steps):
-        start = time.perf_counter()
-        micro = [collate_packed(rows, tokenizer.pad_token_id) for rows in rows_by_width]
-        opt.zero_grad(set_to_none=True)
-        _train_step(model, micro, bf16)
-        opt.step()
-        if i:  # the first step is a warm-up
-            seconds += time.perf_counter() - start
-            tokens += sum(int((b["input_ids"] != tokenizer.pad_token_id).sum()) for b in micro)
-    return tokens, seconds
+    tokens, seconds = timed_steps(model, opt, _pool_steps(cfg, tokenizer, 0)[: n + 1], tokenizer.pad_token_id, bf16)
+    return sum(tokens), sum(seconds)
 
 
 def main() -> int:
