@@ -19,6 +19,11 @@ SWITCH = "PONDER_ALLOCATOR"  # "system" keeps glibc's malloc; anything else (or 
 _TRIED = "PONDER_ALLOCATOR_REEXEC"  # set in the re-executed process, so a preload that failed is not retried
 
 
+def opted_out(environ: Mapping[str, str]) -> bool:
+    """Whether the user keeps the system allocator (PONDER_ALLOCATOR=system, any case)."""
+    return environ.get(SWITCH, "").lower() == "system"
+
+
 def find_jemalloc() -> str | None:
     """The jemalloc shared library's name as the dynamic loader resolves it (e.g. libjemalloc.so.2), or None."""
     if not sys.platform.startswith("linux"):
@@ -29,7 +34,7 @@ def find_jemalloc() -> str | None:
 def preload_environment(environ: Mapping[str, str], library: str | None) -> dict[str, str] | None:
     """The environment to re-execute with so that `library` is preloaded, or None where no re-exec is wanted:
     no library, the user chose the system allocator, it is preloaded already, or this process is the re-exec."""
-    if library is None or environ.get(SWITCH, "").lower() == "system" or environ.get(_TRIED):
+    if library is None or opted_out(environ) or environ.get(_TRIED):
         return None
     preloaded = environ.get("LD_PRELOAD", "").replace(":", " ").split()
     if any("jemalloc" in os.path.basename(p) for p in preloaded):
@@ -55,7 +60,7 @@ def reexec_under_jemalloc(log=lambda m: print(m, file=sys.stderr)) -> None:
     library = find_jemalloc()
     env = preload_environment(os.environ, library)
     if env is None:
-        if library is None and sys.platform.startswith("linux") and os.environ.get(SWITCH, "").lower() != "system":
+        if library is None and sys.platform.startswith("linux") and not opted_out(os.environ):
             log("ponder: jemalloc not found; long training runs are faster under it (Debian: apt-get install "
                 "libjemalloc2; benchmarks/results/sft_allocator.md)")
         elif os.environ.get(_TRIED) and not jemalloc_loaded():
