@@ -118,7 +118,8 @@ def main() -> int:
     parser.add_argument("--levels", default="1,2,3,4,5", help="comma-separated levels (default 1,2,3,4,5)")
     parser.add_argument("--n", type=int, default=100, help="problems per level")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-thinking", type=int, default=1024, help="thinking budget in tokens (default 1024)")
+    parser.add_argument("--max-thinking", type=int, default=None,
+                        help="thinking budget in tokens (default: the model's `high` effort budget, its ponder.json)")
     parser.add_argument("--out", default=str(RESULTS / "countdown_failures"), help="path stem of the result files")
     parser.add_argument("--guard", action="store_true", help="decode with countdown's guard (Task.guard)")
     parser.add_argument("--against", default="", metavar="PARENT",
@@ -128,9 +129,11 @@ def main() -> int:
         levels = [int(x) for x in args.levels.split(",")]
     except ValueError:
         parser.error(f"--levels takes comma-separated integers, got {args.levels!r}")
-    if args.n < 1 or args.max_thinking < 1:
+    if args.n < 1 or (args.max_thinking is not None and args.max_thinking < 1):
         parser.error("--n and --max-thinking must be at least 1")
     model = load_checkpoint(args.model)
+    if args.max_thinking is None:
+        args.max_thinking = model[2].efforts["high"]  # load_checkpoint: model, tokenizer, meta, folder
     parent = load_checkpoint(args.against) if args.against else None
     task = get_task("countdown")
     rows = []

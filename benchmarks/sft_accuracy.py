@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ponder.eval.grid import UNLIMITED, run_grid
+from ponder.eval.grid import run_grid
 from ponder.model.checkpoint import load_checkpoint
 from results_io import RESULTS, write_results
 
@@ -20,12 +20,13 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100, help="problems per task and level")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budgets", default="0,32,64,128,256,512,full",
-                        help="thinking budgets in tokens; 'full' is 1024, past the longest training example")
+                        help="thinking budgets in tokens; 'full' is the model's `high` effort budget "
+                             "(its ponder.json), what its longest searches need")
     parser.add_argument("--out", default=str(RESULTS / "sft_accuracy"), help="path stem of the result files")
     args = parser.parse_args()
     model, tok, meta, folder = load_checkpoint(args.model)
     budgets = {("none" if b == "0" else "full" if b == "full" else f"budget={b}"):
-               (UNLIMITED if b == "full" else int(b)) for b in args.budgets.split(",")}
+               (meta.efforts["high"] if b == "full" else int(b)) for b in args.budgets.split(",")}
 
     def show(row):
         print(f"{row.task:10s} L{row.level} {row.effort:11s} acc {row.accuracy:6.1%}  "

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole recipe of the shipped ponder-tiny-sft in one command:
 #   1. cold-start SFT on solver traces (2,000 steps);
-#   2. a fine-tune on countdown traces in a fixed move order (--countdown-systematic,
-#      benchmarks/results/experiments/systematic_order.md): the next move follows from the last one, so the search
-#      stops circling at three numbers (benchmarks/results/experiments/two_stage_recipe.md).
+#   2. a fine-tune on countdown traces that search every four-number state to its end, two numbers' results on one
+#      line, and try the moves at three numbers or fewer in a fixed order (--countdown-flat-four, at max-len 2,048:
+#      these searches need about 1,900 thinking tokens; benchmarks/results/experiments/countdown_trace_redesigns.md §6).
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -12,6 +12,6 @@ mkdir -p "$out"
 resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: its last checkpoint
 
 [ -e "$out/cold/final" ] || ponder train sft --out "$out/cold" --steps 2000 --eval-every 500 $(resume "$out/cold/last")
-[ -e "$out/systematic/final" ] || ponder train sft --init "$out/cold/final" --out "$out/systematic" --steps 400 \
-    --lr 5e-4 --warmup 20 --eval-every 0 --max-len 1024 --countdown-systematic $(resume "$out/systematic/last")
-echo "$out/systematic/final"
+[ -e "$out/flat-four/final" ] || ponder train sft --init "$out/cold/final" --out "$out/flat-four" --steps 600 \
+    --lr 5e-4 --warmup 20 --eval-every 0 --max-len 2048 --countdown-flat-four $(resume "$out/flat-four/last")
+echo "$out/flat-four/final"

@@ -51,10 +51,15 @@ def test_forced_tokens_carry_no_gradient(tiny_checkpoint):
 
 @pytest.mark.parametrize("kwargs", [{"group": 1}, {"lr": -1.0}, {"tasks": ("nope",)}, {"norm": "x"},
                                     {"curriculum": ((0, (9,)),)}, {"process_weight": -1.0},
-                                    {"negative_weight": -0.5}])
+                                    {"negative_weight": -0.5}, {"max_thinking": 0}, {"init": "no-such-model"}])
 def test_impossible_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         GRPOConfig(**kwargs)
+
+
+def test_the_sampling_budget_defaults_to_the_init_models_high_effort(tiny_checkpoint):
+    assert GRPOConfig(init=str(tiny_checkpoint)).max_thinking == 32  # its ponder.json: high 32
+    assert GRPOConfig(init=str(tiny_checkpoint), max_thinking=20).max_thinking == 20
 
 
 def test_curriculum_moves_up():

@@ -317,8 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="multiply negative advantages by this: 1 is GRPO, 0 reinforces only right samples "
                            "(RAFT, rejection-sampling fine-tuning); ponder's engine only "
                            f"(default {g.negative_weight})")
-    grpo.add_argument("--max-thinking", type=_count, default=g.max_thinking,
-                      help=f"thinking budget while sampling (default {g.max_thinking})")
+    grpo.add_argument("--max-thinking", type=_count, default=None,
+                      help="thinking budget while sampling (default: the --init model's `high` effort budget, "
+                           "from its ponder.json: 1,900 tokens for ponder-tiny-sft)")
     grpo.add_argument("--tasks", type=_some_names, default=g.tasks,
                       help=f"task families to train on, comma-separated (default {','.join(g.tasks)})")
     grpo.add_argument("--curriculum", type=_curriculum, default=g.curriculum,

@@ -15,8 +15,6 @@ from ponder.eval.metrics import ks_up_to, maj_at_k, pass_at_k
 from ponder.tasks import get_task
 from ponder.train.data import prompt_ids
 
-UNLIMITED = 1024  # the thinking budget that stands for "full thinking": past the longest training example (640)
-
 
 @dataclass
 class Row:

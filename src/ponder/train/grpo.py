@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ponder.engine import GenerationParams, generate
-from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
+from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
 from ponder.progress import progress_bar
 from ponder.tasks import Problem, get_task
 from ponder.tasks.base import is_test_problem
@@ -62,7 +62,10 @@ class GRPOConfig:
     norm: str = "token"  # DAPO: normalise over all tokens; "sequence" for the original GRPO
     dynamic_sampling: bool = True  # skip groups whose rewards are all equal
     temperature: float = 0.7  # below 1 so that a 3M model slips less in long searches (not tuned)
-    max_thinking: int = 576  # the SFT model never saw a sequence past 640 tokens: beyond, its text degrades
+    # None: the init model's `high` effort budget (its ponder.json), the length its searches were trained to; a
+    # shorter one cuts them (the shipped model's level 4-5 searches run to ~1,300 tokens), a longer one leaves the
+    # lengths it was trained on
+    max_thinking: int | None = None
     answer_budget: int = 48
     # arithmetic is left out: the SFT model already solves its levels 3-5 (all G samples right: no signal)
     tasks: tuple[str, ...] = ("countdown",)
@@ -117,6 +120,10 @@ class GRPOConfig:
             raise ValueError("an anchor weight needs an anchor file (the parent's searches, `ponder train searches`)")
         if self.anchor_file:
             anchor_searches(self.anchor_file)
+        if self.max_thinking is None:
+            self.max_thinking = PonderMeta.load(resolve_model(self.init)).efforts["high"]
+        if self.max_thinking < 1:
+            raise ValueError(f"the thinking budget must be >= 1 token, got {self.max_thinking}")
 
     def levels_at(self, step: int) -> tuple[int, ...]:
         current = self.curriculum[0][1]
