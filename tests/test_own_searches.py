@@ -185,6 +185,16 @@ def test_train_searches_will_not_resume_with_another_model_or_guard(tmp_path, ti
     assert not partial.exists() and not settings_path(out).exists() and len(out.read_text().splitlines()) == 2
 
 
+def test_train_searches_decodes_at_the_models_high_budget_by_default(tmp_path, tiny_checkpoint, capsys):
+    out = tmp_path / "s.jsonl"
+    first = training_problems(COUNTDOWN, {2: 1}, seed=0)[0]
+    partial_path(out).write_text(Search(first, "kept", "1", False).to_json() + "\n")
+    check_settings(out, {"model": str(tiny_checkpoint.resolve()), "max_thinking": 8, "guard": True, "slack": 0})
+    argv = ["train", "searches", "--model", str(tiny_checkpoint), "--levels", "2", "--n", "1", "--out", str(out)]
+    assert main([*argv, "--resume"]) == 2
+    assert "max_thinking 8 (now 32)" in capsys.readouterr().err  # the tiny checkpoint's ponder.json: high 32
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["--out", "{tmp}/no/s.jsonl"], "no folder"),
     (["--out", "{tmp}/s.jsonl", "--levels", "2,3,4", "--n", "5,5"], "one count or one per level"),

@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--levels", type=_levels, default=(2, 3, 4, 5), help="levels, comma-separated (default 2,3,4,5)")
     rs.add_argument("--n", type=_counts, default=(400,),
                     help="training problems per level: one count, or one per level (default 400)")
-    rs.add_argument("--max-thinking", type=_count, default=1024, help="thinking budget in tokens (default 1024)")
+    rs.add_argument("--max-thinking", type=_count, default=None,
+                    help="thinking budget in tokens (default: the model's `high` effort budget, its ponder.json)")
     rs.add_argument("--guard", action=argparse.BooleanOptionalAction, default=True,
                     help="decode under the task's guard, which keeps a search's books (default on)")
     rs.add_argument("--slack", type=_positive_int, default=0,
@@ -291,7 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--searches", required=True,
                     help="the parent's searches (`ponder train searches --no-guard`): its failures are decoded, its "
                          "solved ones are drawn to pair with the fixes")
-    fx.add_argument("--max-thinking", type=_count, default=1024, help="thinking budget in tokens (default 1024)")
+    fx.add_argument("--max-thinking", type=_count, default=None,
+                    help="thinking budget in tokens (default: the first model's `high` effort budget)")
     fx.add_argument("--seed", type=int, default=0, help="seed of the draw of solved searches (default 0)")
     fx.add_argument("--out", required=True, help="JSONL file to write (written whole, through a temp file)")
 
@@ -555,7 +557,7 @@ def _fixes(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ponder.files import write_atomic
-    from ponder.model.checkpoint import load_checkpoint
+    from ponder.model.checkpoint import high_budget, load_checkpoint
     from ponder.progress import progress_bar
     from ponder.tasks import get_task
     from ponder.train.grpo import load_problem_pool
@@ -572,13 +574,14 @@ def _fixes(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.searches} mixes task families ({', '.join(sorted(tasks))}); give one file per task")
     task = get_task(tasks.pop())
     models = [load_checkpoint(m)[:2] for m in args.models]  # every model loads before the long decode starts
+    max_thinking = args.max_thinking or high_budget(args.models[0])
     with progress_bar() as bar:
         bar_id = bar.add_task("fixes", total=len(problems), info="")
 
         def next_model(todo: int, fixed: int) -> None:
             bar.reset(bar_id, total=todo, info=f"{fixed} fixed before this model")
 
-        fixes = first_fixes(models, task, problems, args.max_thinking, on_model=next_model,
+        fixes = first_fixes(models, task, problems, max_thinking, on_model=next_model,
                             on_chunk=lambda n: bar.update(bar_id, advance=n))
     rows = paired_with_solved(fixes, searches, args.seed)
     write_atomic(out, "".join(s.to_json() + "\n" for s in rows))
@@ -591,7 +594,7 @@ def _fixes(args: argparse.Namespace) -> int:
 def _searches(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ponder.model.checkpoint import load_checkpoint, resolve_model
+    from ponder.model.checkpoint import high_budget, load_checkpoint, resolve_model
     from ponder.progress import progress_bar
     from ponder.tasks import get_task
     from ponder.train.own_searches import (
@@ -618,7 +621,8 @@ def _searches(args: argparse.Namespace) -> int:
     if partial.exists() and not args.resume:
         raise ValueError(f"{partial} holds the searches of an interrupted run: add --resume to carry on, or delete it")
     kept = kept_searches(partial, problems)
-    settings = {"model": str(resolve_model(args.model).resolve()), "max_thinking": args.max_thinking,
+    max_thinking = args.max_thinking or high_budget(args.model)
+    settings = {"model": str(resolve_model(args.model).resolve()), "max_thinking": max_thinking,
                 "guard": args.guard, "slack": args.slack}
     if not partial.exists():
         settings_path(out).unlink(missing_ok=True)  # the note of a run whose searches are gone
@@ -632,7 +636,7 @@ def _searches(args: argparse.Namespace) -> int:
             bar.update(bar_id, advance=n, info=f"{verified['n']} verified")
 
         def counted():
-            for s in decode_searches(model, tokenizer, task, problems[len(kept):], args.max_thinking, args.guard,
+            for s in decode_searches(model, tokenizer, task, problems[len(kept):], max_thinking, args.guard,
                                      on_chunk=tick, slack=args.slack):
                 verified["n"] += s.correct
                 yield s

@@ -71,6 +71,12 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
     raise CheckpointError(f"no model {text!r}: not a shipped model ({known}) and not a checkpoint folder")
 
 
+def high_budget(name_or_path: str | os.PathLike) -> int:
+    """The thinking budget of a model's `high` effort (its ponder.json): the length its longest searches were trained
+    to, so the default budget of the jobs that decode it to learn from (searches, fixes, GRPO's samples)."""
+    return PonderMeta.load(resolve_model(name_or_path)).efforts["high"]
+
+
 def load_checkpoint(name_or_path: str | os.PathLike, dtype: torch.dtype = torch.float32
                     ) -> tuple[PreTrainedModel, Any, PonderMeta, Path]:
     folder = resolve_model(name_or_path)

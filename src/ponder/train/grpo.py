@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ponder.engine import GenerationParams, generate
-from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
+from ponder.model.checkpoint import PonderMeta, high_budget, load_checkpoint, save_checkpoint
 from ponder.progress import progress_bar
 from ponder.tasks import Problem, get_task
 from ponder.tasks.base import is_test_problem
@@ -121,7 +121,7 @@ class GRPOConfig:
         if self.anchor_file:
             anchor_searches(self.anchor_file)
         if self.max_thinking is None:
-            self.max_thinking = PonderMeta.load(resolve_model(self.init)).efforts["high"]
+            self.max_thinking = high_budget(self.init)
         if self.max_thinking < 1:
             raise ValueError(f"the thinking budget must be >= 1 token, got {self.max_thinking}")
 
