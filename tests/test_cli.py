@@ -88,3 +88,19 @@ def test_impossible_training_configs_are_refused(argv, needle, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_help_and_refused_settings_answer_without_loading_torch():
+    """`ponder --help` and a training flag the config refuses must not wait for torch and transformers (about 4 s
+    to import here): the parser's defaults and the configs' checks live in modules without them."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from ponder.cli import build_parser, main\n"
+            "build_parser().format_help()\n"
+            "codes = [main(['train', 'grpo', '--group', '1']), main(['train', 'sft', '--lr', '-1'])]\n"
+            "print(codes, sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n")
+    env = {**__import__("os").environ, "PONDER_ALLOCATOR": "system"}  # no re-exec under jemalloc
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "[2, 2] []", out.stdout + out.stderr

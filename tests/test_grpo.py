@@ -62,6 +62,22 @@ def test_the_sampling_budget_defaults_to_the_init_models_high_effort(tiny_checkp
     assert GRPOConfig(init=str(tiny_checkpoint), max_thinking=20).max_thinking == 20
 
 
+def test_the_command_line_leaves_the_config_its_own_defaults(tiny_checkpoint, tmp_path):
+    """`--anchor FILE` alone must switch the anchor on at its default weight (an earlier parser passed the weight a
+    default config had resolved without a file, 0, and so turned it off), and --max-thinking follows --init."""
+    from ponder.cli import build_parser, grpo_config
+    from ponder.train.anchor import DEFAULT_WEIGHT
+
+    parse = build_parser().parse_args
+    anchor = _anchor_file(tmp_path / "s.jsonl")
+    cfg = grpo_config(parse(["train", "grpo", "--init", str(tiny_checkpoint), "--anchor", anchor]))
+    assert cfg.anchor_weight == DEFAULT_WEIGHT > 0 and cfg.max_thinking == 32
+    assert grpo_config(parse(["train", "grpo", "--init", str(tiny_checkpoint)])).anchor_weight == 0.0
+    cfg = grpo_config(parse(["train", "grpo", "--init", str(tiny_checkpoint), "--anchor", anchor,
+                             "--anchor-weight", "0.25"]))
+    assert cfg.anchor_weight == 0.25
+
+
 def test_curriculum_moves_up():
     cfg = GRPOConfig()
     assert cfg.levels_at(0) == (3, 4, 5) and cfg.levels_at(79) == (3, 4, 5) and cfg.levels_at(500) == (4, 5)

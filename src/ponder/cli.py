@@ -7,10 +7,15 @@ exit status 2; the library code below raises ValueError with a message meant for
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command modules are imported where a command runs, so that --help stays quick
+    from ponder.train.grpo_config import GRPOConfig
 
 EFFORTS = ("none", "low", "medium", "high")
 
@@ -181,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "stage) or on its own verified searches (--own-searches; "
                                        "scripts/sft_recipe.sh runs the whole recipe). "
                                        "Interrupted? Run the same command with --resume.")
-    from ponder.train.sft import SFTConfig
+    from ponder.train.sft_config import SFTConfig
 
     defaults = SFTConfig()
     sft.add_argument("--out", default=defaults.out, help=f"run folder (default {defaults.out})")
@@ -297,10 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--seed", type=int, default=0, help="seed of the draw of solved searches (default 0)")
     fx.add_argument("--out", required=True, help="JSONL file to write (written whole, through a temp file)")
 
-    from ponder.train.anchor import DEFAULT_WEIGHT as ANCHOR_WEIGHT
-    from ponder.train.grpo import GRPOConfig
+    from ponder.train.grpo_config import DEFAULT_ANCHOR_WEIGHT as ANCHOR_WEIGHT
+    from ponder.train.grpo_config import GRPOConfig
 
-    g = GRPOConfig()
+    # the dataclass's field defaults, not an instance: building one resolves max_thinking from the init model's
+    # ponder.json, work that every `ponder` command would then do at start-up
+    g = argparse.Namespace(**{f.name: f.default for f in dataclasses.fields(GRPOConfig)})
     grpo = trsub.add_parser("grpo", help="GRPO with verifiable rewards from an SFT checkpoint",
                             description="Reinforcement learning on verifiable problems (DeepSeek-R1's recipe): G "
                                         "samples per problem, group-normalised advantages, clipped updates. "
@@ -515,17 +522,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.train_command == "fixes":
         return _fixes(args)
     if args.train_command == "grpo":
-        from ponder.train.grpo import GRPOConfig, run_grpo
+        cfg = grpo_config(args)  # refused before torch's import
+        from ponder.train.grpo import run_grpo
 
-        cfg = GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
-                         updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
-                         negative_weight=args.negative_weight,
-                         max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
-                         tasks=args.tasks, curriculum=args.curriculum, problems_file=args.problems,
-                         anchor_file=args.anchor, anchor_weight=args.anchor_weight, anchor_rows=args.anchor_rows,
-                         temperature=args.temperature,
-                         micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
-                         process_weight=args.process_weight, overlong_weight=args.overlong_weight, bf16=args.bf16)
         log = lambda m: print(m, file=sys.stderr)  # noqa: E731
         if args.engine == "trl":
             from ponder.train.trl_grpo import run_trl_grpo
@@ -536,7 +535,7 @@ def _train(args: argparse.Namespace) -> int:
         else:
             print(run_grpo(cfg, resume=args.resume, log=log))
         return 0
-    from ponder.train.sft import SFTConfig, run_sft
+    from ponder.train.sft_config import SFTConfig
 
     cfg = SFTConfig(out=args.out, size=args.size, init=args.init, steps=args.steps, batch_tokens=args.batch_tokens,
                     lr=args.lr, warmup=args.warmup, max_len=args.max_len, short_rows=args.short_rows,
@@ -548,19 +547,36 @@ def _train(args: argparse.Namespace) -> int:
                     countdown_flat_four=args.countdown_flat_four, space_prefixed=args.space_prefixed,
                     seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
+    from ponder.train.sft import run_sft  # torch: after the settings are checked
+
     final = run_sft(cfg, resume=args.resume, log=lambda m: print(m, file=sys.stderr))
     print(final)
     return 0
+
+
+def grpo_config(args: argparse.Namespace) -> GRPOConfig:
+    """The GRPOConfig of parsed `ponder train grpo` arguments; the config validates them (ValueError)."""
+    from ponder.train.grpo_config import GRPOConfig
+
+    return GRPOConfig(init=args.init, out=args.out, steps=args.steps, prompts=args.prompts, group=args.group,
+                      updates=args.updates, lr=args.lr, beta=args.beta, scale_std=args.scale_std,
+                      negative_weight=args.negative_weight,
+                      max_thinking=args.max_thinking, seed=args.seed, eval_every=args.eval_every,
+                      tasks=args.tasks, curriculum=args.curriculum, problems_file=args.problems,
+                      anchor_file=args.anchor, anchor_weight=args.anchor_weight, anchor_rows=args.anchor_rows,
+                      temperature=args.temperature,
+                      micro_batch_tokens=args.micro_batch_tokens, format_weight=args.format_weight,
+                      process_weight=args.process_weight, overlong_weight=args.overlong_weight, bf16=args.bf16)
 
 
 def _fixes(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ponder.files import write_atomic
-    from ponder.model.checkpoint import high_budget, load_checkpoint
+    from ponder.model.checkpoint import load_checkpoint
     from ponder.progress import progress_bar
     from ponder.tasks import get_task
-    from ponder.train.grpo import load_problem_pool
+    from ponder.train.grpo_config import load_problem_pool
     from ponder.train.own_searches import read_searches
     from ponder.train.rl_fixes import first_fixes, paired_with_solved
 
@@ -573,8 +589,9 @@ def _fixes(args: argparse.Namespace) -> int:
     if len(tasks) > 1:
         raise ValueError(f"{args.searches} mixes task families ({', '.join(sorted(tasks))}); give one file per task")
     task = get_task(tasks.pop())
-    models = [load_checkpoint(m)[:2] for m in args.models]  # every model loads before the long decode starts
-    max_thinking = args.max_thinking or high_budget(args.models[0])
+    loaded = [load_checkpoint(m) for m in args.models]  # every model loads before the long decode starts
+    models = [(model, tok) for model, tok, _, _ in loaded]
+    max_thinking = args.max_thinking or loaded[0][2].efforts["high"]
     with progress_bar() as bar:
         bar_id = bar.add_task("fixes", total=len(problems), info="")
 

@@ -11,13 +11,13 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, PreTrainedModel
-from transformers.utils import logging as hf_logging
+from typing import TYPE_CHECKING, Any
 
 from ponder.files import temp_folder
+
+if TYPE_CHECKING:  # torch and transformers load with a model: names and ponder.json alone serve the CLI's checks
+    import torch
+    from transformers import PreTrainedModel
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "ponder-tiny-sft"
@@ -77,8 +77,14 @@ def high_budget(name_or_path: str | os.PathLike) -> int:
     return PonderMeta.load(resolve_model(name_or_path)).efforts["high"]
 
 
-def load_checkpoint(name_or_path: str | os.PathLike, dtype: torch.dtype = torch.float32
+def load_checkpoint(name_or_path: str | os.PathLike, dtype: torch.dtype | None = None
                     ) -> tuple[PreTrainedModel, Any, PonderMeta, Path]:
+    """Model (in eval mode; float32 unless `dtype`), tokenizer, ponder.json and folder of a name or a folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    dtype = torch.float32 if dtype is None else dtype
     folder = resolve_model(name_or_path)
     hf_logging.disable_progress_bar()  # a 3M-parameter load needs no progress bar of its own
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -92,6 +98,10 @@ def load_checkpoint(name_or_path: str | os.PathLike, dtype: torch.dtype = torch.
 def save_checkpoint(model: PreTrainedModel, tokenizer: Any, meta: PonderMeta, folder: str | os.PathLike,
                     extra: dict[str, Any] | None = None) -> Path:
     """Write a complete checkpoint folder atomically; `extra` maps file names to torch-saved training state."""
+    import torch
+    from transformers import GenerationConfig
+    from transformers.utils import logging as hf_logging
+
     folder = Path(folder)
     hf_logging.disable_progress_bar()
     folder.parent.mkdir(parents=True, exist_ok=True)

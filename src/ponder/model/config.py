@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from transformers import LlamaConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # transformers is imported where a config is built: MODEL_SIZES alone serves the CLI's checks
+    from transformers import LlamaConfig
 
 # name -> (hidden, layers, heads, ffn). "test" is for unit tests; "tiny" is the shipped size (about 3M
 # parameters, the size measured in shared/notes/countdown-feasibility.md to learn search traces on 2 cores); "deep"
@@ -19,6 +22,8 @@ def model_config(size: str, vocab_size: int, bos_id: int, eos_id: int, pad_id: i
                  max_positions: int = 2048) -> LlamaConfig:
     if size not in MODEL_SIZES:
         raise ValueError(f"unknown model size {size!r}; known sizes: {', '.join(MODEL_SIZES)}")
+    from transformers import LlamaConfig
+
     hidden, layers, heads, ffn = MODEL_SIZES[size]
     return LlamaConfig(
         vocab_size=vocab_size, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,

@@ -19,11 +19,12 @@ import torch
 from ponder.tasks import get_task
 from ponder.tasks.base import is_test_problem
 from ponder.train.data import Example, collate_packed, draw
+from ponder.train.grpo_config import DEFAULT_ANCHOR_WEIGHT
 from ponder.train.own_searches import Search, read_searches, search_example
 
 # `--anchor` without `--anchor-weight`: the one weight measured (grpo_anchor_l2.md); its loss, about 0.01 nats per
 # token on the model's own greedy searches, then weighs a few percent of the policy loss's gradient
-DEFAULT_WEIGHT = 0.5
+DEFAULT_WEIGHT = DEFAULT_ANCHOR_WEIGHT  # defined with GRPOConfig, which the CLI reads without torch
 
 
 def anchor_searches(path: str) -> list[Search]:
