@@ -77,7 +77,9 @@ def make_spans_example(tokenizer, prompt_text: str, spans: list[Span]) -> Exampl
         elif s.avoid:
             avoid_at.append((pos, s.avoid))
         pos += len(s.text)
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    # verbose=False: transformers warns of "indexing errors" past model_max_length, but an example wider than the
+    # run's widest row is left out of training (max_len), so the warning only alarms
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     completion = enc["input_ids"]
     labels = [
         IGNORE if any(a < end and start < b for a, b in masked) else tid
