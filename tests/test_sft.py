@@ -184,12 +184,16 @@ def test_init_continues_a_checkpoint_and_the_recipe_reproduces_the_flags(tmp_pat
     from safetensors.torch import load_file
 
     first = run_sft(replace(_tiny(tmp_path, 2), out=str(tmp_path / "a")), log=lambda m: None)
+    first_meta = json.loads((first / "ponder.json").read_text())
+    efforts = {"none": 0, "low": 11, "medium": 22, "high": 1900}  # as a shipped model's, not the defaults
+    (first / "ponder.json").write_text(json.dumps({**first_meta, "efforts": efforts}))
     cfg = replace(_tiny(tmp_path, 2), out=str(tmp_path / "b"), init=str(first), countdown_guide=0.0, lr=5e-4)
     second = run_sft(cfg, log=lambda m: None)
     a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
     assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
     meta = json.loads((second / "ponder.json").read_text())
     assert meta["parent"] == str(first)
+    assert meta["efforts"] == efforts  # the budgets its searches were trained to go with the weights
     command = meta["recipe"]["command"]
     assert f"--init {first}" in command and "--countdown-guide 0.0" in command and "--lr 0.0005" in command
     assert "--short-rows 128" in command and "--no-bf16" in command and "--seed" not in command

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from transformers import LlamaForCausalLM
 
-from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
+from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
 from ponder.model.config import model_config
 from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer, tokenizer_kind
@@ -132,7 +132,14 @@ def _lr(cfg: SFTConfig, step: int) -> float:
 def _meta(cfg: SFTConfig, evals: dict, bf16: bool) -> PonderMeta:
     recipe = {"stage": "sft", "command": cfg.command(), "config": asdict(cfg),
               "precision": "bf16 autocast" if bf16 else "float32"}
-    return PonderMeta(efforts=dict(cfg.efforts), recipe=recipe, parent=cfg.init, eval=evals)
+    return PonderMeta(efforts=written_efforts(cfg), recipe=recipe, parent=cfg.init, eval=evals)
+
+
+def written_efforts(cfg: SFTConfig) -> dict[str, int]:
+    """The effort budgets the trained model's ponder.json gets (see SFTConfig.efforts)."""
+    if cfg.efforts is not None:
+        return dict(cfg.efforts)
+    return dict(PonderMeta.load(resolve_model(cfg.init)).efforts if cfg.init else PonderMeta().efforts)
 
 
 def _config_changes(saved: dict, cfg: SFTConfig) -> list[str]:

@@ -3,9 +3,9 @@ defaults from here, so `ponder --help` and a refused flag answer at once instead
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
-from ponder.model.checkpoint import PonderMeta, resolve_model
+from ponder.model.checkpoint import resolve_model
 from ponder.model.config import MODEL_SIZES
 from ponder.tasks import get_task
 from ponder.tasks.countdown import DEFAULT_GUIDE
@@ -69,7 +69,9 @@ class SFTConfig:
     eval_n: int = 6  # held-out problems per task and level at each check
     save_every: int = 200  # steps between resumable checkpoints
     bf16: bool | None = None  # bf16 autocast; None: where the hardware has bf16 (see ponder.train.precision)
-    efforts: dict[str, int] = field(default_factory=lambda: PonderMeta().efforts)
+    # effort budgets written to the model's ponder.json; None: the --init model's (the lengths its searches were
+    # trained to: the defaults' 768-token `high` cut the shipped model's ~1,300-token searches), else PonderMeta's
+    efforts: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.size not in MODEL_SIZES:
