@@ -34,7 +34,9 @@ from collections import Counter
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
-from ponder.tasks.countdown import CATCH, STEP_KINDS, can_reach
+from ponder.tasks.countdown import STEP_KINDS
+from ponder.tasks.countdown_replay import CATCH
+from ponder.tasks.countdown_search import can_reach
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
 

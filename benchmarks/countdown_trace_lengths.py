@@ -26,7 +26,8 @@ import sys
 
 from ponder.model.checkpoint import load_checkpoint
 from ponder.model.tokenizer import build_tokenizer
-from ponder.tasks.countdown import CountdownTask, _apply, _Item, _moves, can_reach
+from ponder.tasks.countdown import CountdownTask
+from ponder.tasks.countdown_search import _apply, _Item, _moves, can_reach
 from results_io import RESULTS, write_results
 
 MODES = {

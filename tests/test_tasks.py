@@ -203,7 +203,7 @@ def test_countdown_guide_shapes_traces_not_problems():
 
 
 def test_countdown_repeat_tokens_lead_only_to_searched_states():
-    from ponder.tasks.countdown import _Item, _repeat_tokens
+    from ponder.tasks.countdown_search import _Item, _repeat_tokens
 
     items = tuple(_Item(v, str(v), 3) for v in (10, 1, 3))
     after_10_plus_1 = {(3, 11)}
@@ -264,7 +264,7 @@ def _replay_line(line: str, state: list[int], searched: dict) -> list[int]:
 def test_caught_repeats_repeat_a_move_written_earlier_and_change_nothing_else():
     """Replays the text with its caught repeats: each masked move was written before from the same numbers (so the
     catch is always right), the catch is learned, and without the catches the trace is the solver's, unchanged."""
-    from ponder.tasks.countdown import CATCH
+    from ponder.tasks.countdown_replay import CATCH
 
     task = get_task("countdown")
     caught = places = 0
@@ -378,7 +378,8 @@ def test_systematic_traces_try_moves_in_a_fixed_order_and_all_of_them_at_two_num
 def test_pruned_traces_search_four_numbers_in_the_fixed_order_and_give_up_a_dead_state_at_once():
     """With prune, the line after `left x y z` is the live/dead call: a dead state is given up at once (`back to`,
     but for a few searched to their end), a live one is searched; four numbers follow the fixed order as three do."""
-    from ponder.tasks.countdown import CountdownTask, _Item, _moves, can_reach
+    from ponder.tasks.countdown import CountdownTask
+    from ponder.tasks.countdown_search import _Item, _moves, can_reach
 
     task, plain = CountdownTask(prune=True), CountdownTask(systematic=True)
     calls = {"dead, given up": 0, "dead, searched": 0, "live, searched": 0, "live, given up": 0}
@@ -418,7 +419,8 @@ def test_flat_traces_search_every_state_to_its_end_and_finish_two_numbers_on_the
     """Flat traces: no oracle (a dead state is searched to its end), the fixed order at four numbers too, and a move
     that leaves two numbers writes all their results and one verdict on its own line, so no `back to` returns to
     two numbers; check_steps verifies those results."""
-    from ponder.tasks.countdown import CountdownTask, _apply, _Item, _moves, can_reach
+    from ponder.tasks.countdown import CountdownTask
+    from ponder.tasks.countdown_search import _apply, _Item, _moves, can_reach
 
     task = CountdownTask(flat=True)
     for level in (2, 4, 5):
@@ -464,7 +466,8 @@ def test_plans_list_each_move_once_and_the_next_move_is_the_head_of_the_last_lis
     """With plans, a search at three numbers only ever copies: its next move is the head of the last list written at
     those numbers, and a back line's list is the one before without its head. Without the plans, the trace is the
     base one, unchanged."""
-    from ponder.tasks.countdown import CountdownTask, _moves_of
+    from ponder.tasks.countdown import CountdownTask
+    from ponder.tasks.countdown_replay import _moves_of
 
     base, planned = CountdownTask(), CountdownTask(plans=True)
     backs = 0

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from ponder.tasks.base import Problem
-from ponder.tasks.countdown import _BACK, _TRY_LINE, SearchReplay
+from ponder.tasks.countdown_replay import _BACK, _TRY_LINE, SearchReplay
 
 _RESULT = re.compile(r"=(\d+)")
 _WAIT_RESULT = re.compile(r"^Wait, (\d+)")

@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ponder.tasks.base import Problem, Span
-from ponder.tasks.countdown import _BACK, SearchReplay, Visit, _value
+from ponder.tasks.countdown_replay import _BACK, SearchReplay, Visit
+from ponder.tasks.countdown_search import _value
 
 PLANNED = 3  # states with this many numbers get plans
 

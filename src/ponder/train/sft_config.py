@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from ponder.model.checkpoint import resolve_model
 from ponder.model.config import MODEL_SIZES
 from ponder.tasks import get_task
-from ponder.tasks.countdown import DEFAULT_GUIDE
+from ponder.tasks.countdown_search import DEFAULT_GUIDE
 
 
 @dataclass
@@ -53,7 +53,7 @@ class SFTConfig:
     # on each back line there (ponder.tasks.countdown_plans): the next move is a copy, not a choice among untried ones.
     countdown_plans: bool = False
     # Countdown traces try the moves at three numbers or fewer in a fixed order, all of them at two numbers
-    # (ponder.tasks.countdown._Search): the next move is the successor of the last one tried there.
+    # (ponder.tasks.countdown_search._Search): the next move is the successor of the last one tried there.
     countdown_systematic: bool = False
     countdown_prune: bool = False
     countdown_flat: bool = False
