@@ -11,7 +11,7 @@ completion is capped at max_thinking + answer_budget tokens instead.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
@@ -42,6 +42,11 @@ def trl_config(cfg: GRPOConfig, use_vllm: bool = False):
     trl = _require_trl()
     import torch
 
+    # transformers 5 renamed `gradient_checkpointing` (on by default in TRL, slower on CPU for no memory need here)
+    # to `activation_checkpointing` and warns on the old name: set whichever name this version has
+    known = {f.name for f in fields(trl.GRPOConfig)}
+    no_checkpointing = {"activation_checkpointing" if "activation_checkpointing" in known
+                        else "gradient_checkpointing": False}
     return trl.GRPOConfig(
         output_dir=cfg.out, max_steps=cfg.steps, learning_rate=cfg.lr, lr_scheduler_type="constant",
         per_device_train_batch_size=cfg.prompts * cfg.group, num_generations=cfg.group,
@@ -51,7 +56,7 @@ def trl_config(cfg: GRPOConfig, use_vllm: bool = False):
         reward_weights=[1.0, cfg.format_weight, cfg.process_weight],
         shuffle_dataset=False,  # keep the curriculum's order
         chat_template_kwargs={"enable_thinking": True},
-        use_cpu=not torch.cuda.is_available(), bf16=resolve_bf16(cfg.bf16), gradient_checkpointing=False,
+        use_cpu=not torch.cuda.is_available(), bf16=resolve_bf16(cfg.bf16), **no_checkpointing,
         use_vllm=use_vllm, save_steps=cfg.save_every, logging_steps=1, report_to="none", seed=cfg.seed,
         adam_beta2=0.99, weight_decay=0.0, max_grad_norm=1.0, disable_tqdm=False,
     )
