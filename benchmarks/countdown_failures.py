@@ -16,6 +16,8 @@ tried from them that left numbers to search; how many of those were live, how ma
 at once, how many dead ones it went on into: the call that `--countdown-prune` traces teach). A second table counts
 the wrong steps by kind (a move's arithmetic, its verdict against the target, a flat line's results or verdict, the
 final check), each as wrong of all such steps written: which skill a longer search spends its budget on mistakes of.
+A third table takes the flat lines' wrong result lists apart (`left 25 3 = 28 75 22`: the results of + * - / in
+that order, each new value once, none above 999): which operator's result is missing, or a value no move makes.
 Same held-out problems as sft_accuracy.py for the same seed and n. With `--against PARENT` the other model decodes
 the same problems too, and each level also counts the problems this model fixed (PARENT got them wrong) and broke
 (PARENT got them right): a fine-tune moves both ways, and at 300 problems a net change of a few is noise.
@@ -34,13 +36,14 @@ from collections import Counter
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
-from ponder.tasks.countdown import STEP_KINDS
+from ponder.tasks.countdown import _PAIR, STEP_KINDS
 from ponder.tasks.countdown_replay import CATCH
-from ponder.tasks.countdown_search import can_reach
+from ponder.tasks.countdown_search import _Item, _moves, can_reach
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
 
 CAUSES = ("correct", "false check", "loop", "cut", "other")
+PAIR_SLIPS = ("+", "*", "-", "/", "extra", "order")
 _TRY = re.compile(r"try (\d+[-+*/]\d+)=")
 # Looser than the countdown task's own check pattern (Task.answer_from_trace): a malformed check the model wrote
 # (`… 32+32=43 vs vs ok`, no target) still counts as passed here, since the model treated it as one.
@@ -80,6 +83,26 @@ def repeated_moves(thinking: str) -> int:
         repeats += (state, move) in seen
         seen.add((state, move))
     return repeats
+
+
+def pair_slips(thinking: str) -> Counter:
+    """Flat lines with a wrong result list, by what is wrong: the result of an operator missing (`+`, `*`, `-`, `/`),
+    a value written that no move makes (`extra`: a product above 999, an inexact quotient, a wrong sum), or the
+    right values in another order (`order`). A line can count under several."""
+    slips: Counter = Counter()
+    for m in _PAIR.finditer(thinking):
+        pair = (_Item(int(m["a"]), m["a"], 3), _Item(int(m["b"]), m["b"], 3))
+        right: dict[int, str] = {}
+        for _, _, op, value in _moves(pair):
+            right.setdefault(value, op)  # each value once, as the traces write it
+        written = [int(v) for v in m["results"].split()]
+        if written == list(right):
+            continue
+        missing = [op for value, op in right.items() if value not in written]
+        slips.update(missing)
+        slips["extra"] += any(v not in right for v in written)
+        slips["order"] += not missing and sorted(written) == sorted(right)
+    return slips
 
 
 def root_children(problem: Problem, thinking: str) -> list[list[int]]:
@@ -156,6 +179,8 @@ def main() -> int:
         steps = [s for problem_steps in labeled for s in problem_steps]
         row["steps_by_kind"] = {kind: [sum(k == kind and not ok for k, ok in steps), sum(k == kind for k, _ in steps)]
                                 for kind in STEP_KINDS}
+        slips = sum((pair_slips(o.thinking) for o in outs), Counter())
+        row["pair_slips"] = {op: slips[op] for op in PAIR_SLIPS}
         calls = [c for p, o in zip(problems, outs, strict=True) for c in root_calls(p, o.thinking)]
         row |= {"root_calls": len(calls), "live_calls": sum(live for live, _ in calls),
                 "live_given_up": sum(live and up for live, up in calls),
@@ -168,8 +193,8 @@ def main() -> int:
             row |= {"parent_correct": sum(was), "fixed": sum(k and not w for k, w in pairs),
                     "broken": sum(w and not k for k, w in pairs)}
         rows.append(row)
-        print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in row.items() if k not in ("level", "steps_by_kind")),
-              file=sys.stderr)
+        shown = {k: v for k, v in row.items() if k not in ("level", "steps_by_kind", "pair_slips")}
+        print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     if args.against:
@@ -209,6 +234,12 @@ def markdown_table(doc: dict) -> str:
                   "| level | " + " | ".join(STEP_KINDS) + " |\n|---|" + "---|" * len(STEP_KINDS) + "\n" + "".join(
                       f"| {r['level']} | " + " | ".join(_share(*r["steps_by_kind"][k]) for k in STEP_KINDS) + " |\n"
                       for r in doc["results"] if "steps_by_kind" in r))
+    if any("pair_slips" in r for r in doc["results"]):
+        table += ("\nWrong result lists of the flat lines: lines missing each operator's result, lines with a value no "
+                  "move makes (extra), lines with the right values in another order:\n\n"
+                  "| level | " + " | ".join(PAIR_SLIPS) + " |\n|---|" + "---|" * len(PAIR_SLIPS) + "\n" + "".join(
+                      f"| {r['level']} | " + " | ".join(str(r["pair_slips"][k]) for k in PAIR_SLIPS) + " |\n"
+                      for r in doc["results"] if "pair_slips" in r))
     if doc.get("against"):
         table += (f"\nAgainst `{doc['against']}` on the same problems:\n\n"
                   "| level | its correct | correct | fixed | broken |\n|---|---|---|---|---|\n" + "".join(
