@@ -3,7 +3,9 @@
 #   1. cold-start SFT on solver traces (2,000 steps);
 #   2. a fine-tune on countdown traces that search every four-number state to its end, two numbers' results on one
 #      line, and try the moves at three numbers or fewer in a fixed order (--countdown-flat-four, at max-len 2,048:
-#      these searches need about 1,900 thinking tokens; benchmarks/results/experiments/countdown_trace_redesigns.md §6).
+#      these searches need about 1,900 thinking tokens; benchmarks/results/experiments/countdown_trace_redesigns.md §6);
+#   3. the same fine-tune continued for 500 steps on new problems (seed 1) at a lower peak learning rate: it halved the
+#      wrong results in the flat lines (countdown_trace_redesigns.md §7).
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -14,4 +16,7 @@ resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: i
 [ -e "$out/cold/final" ] || ponder train sft --out "$out/cold" --steps 2000 --eval-every 500 $(resume "$out/cold/last")
 [ -e "$out/flat-four/final" ] || ponder train sft --init "$out/cold/final" --out "$out/flat-four" --steps 600 \
     --lr 5e-4 --warmup 20 --eval-every 0 --max-len 2048 --countdown-flat-four $(resume "$out/flat-four/last")
-echo "$out/flat-four/final"
+[ -e "$out/flat-four-more/final" ] || ponder train sft --init "$out/flat-four/final" --out "$out/flat-four-more" \
+    --steps 500 --lr 2e-4 --warmup 20 --eval-every 0 --max-len 2048 --countdown-flat-four --seed 1 \
+    $(resume "$out/flat-four-more/last")
+echo "$out/flat-four-more/final"
