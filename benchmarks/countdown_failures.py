@@ -38,7 +38,7 @@ from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
 from ponder.tasks.countdown import _PAIR, STEP_KINDS
 from ponder.tasks.countdown_replay import CATCH
-from ponder.tasks.countdown_search import _Item, _moves, can_reach
+from ponder.tasks.countdown_search import _distinct_moves, _Item, can_reach
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
 
@@ -92,9 +92,7 @@ def pair_slips(thinking: str) -> Counter:
     slips: Counter = Counter()
     for m in _PAIR.finditer(thinking):
         pair = (_Item(int(m["a"]), m["a"], 3), _Item(int(m["b"]), m["b"], 3))
-        right: dict[int, str] = {}
-        for _, _, op, value in _moves(pair):
-            right.setdefault(value, op)  # each value once, as the traces write it
+        right = {value: move[2] for value, move in _distinct_moves(pair).items()}  # value -> operator, as written
         written = [int(v) for v in m["results"].split()]
         if written == list(right):
             continue

@@ -101,12 +101,18 @@ def _value(a: int, op: str, b: int) -> float:
     return a / b if b else math.nan
 
 
+def _distinct_moves(items: tuple[_Item, ...]) -> dict[int, tuple[int, int, str, int]]:
+    """Each value the moves from `items` make, with the first move that makes it, in `_moves` order: the one rule for
+    which results a flat trace's two-number line writes, and in what order."""
+    made: dict[int, tuple[int, int, str, int]] = {}
+    for move in _moves(items):
+        made.setdefault(move[3], move)
+    return made
+
+
 def _distinct_results(items: tuple[_Item, ...]) -> list[_Item]:
     """What the moves from `items` make, in `_moves` order, each value once (a flat trace's two-number line)."""
-    made: dict[int, _Item] = {}
-    for move in _moves(items):
-        made.setdefault(move[3], _apply(items, move)[-1])
-    return list(made.values())
+    return [_apply(items, move)[-1] for move in _distinct_moves(items).values()]
 
 
 def _solve(numbers: list[int], target: int, every: bool) -> str:
