@@ -76,3 +76,13 @@ def test_samples_of_one_problem_differ(tiny_checkpoint, monkeypatch):
     model, tok, meta, _ = load(str(tiny_checkpoint))
     grid.run_grid(model, tok, ["arithmetic"], [1], {"low": 8}, n=1, seed=0, samples=4, temperature=1.0)
     assert len(seen) == 4 and len({tuple(s) for s in seen}) > 1
+
+
+def test_a_budget_past_the_models_context_is_refused_before_any_decoding(tiny_checkpoint, tmp_path, capsys):
+    context = json.loads((tiny_checkpoint / "config.json").read_text())["max_position_embeddings"]
+    argv = ["eval", "--model", str(tiny_checkpoint), "--tasks", "arithmetic", "--levels", "1", "--efforts", "",
+            "--budgets", f"8,{context}", "--n", "1", "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"budget={context} is {context} thinking tokens" in err and "Traceback" not in err
+    assert not (tmp_path / "e").exists()  # refused before anything was written

@@ -199,6 +199,19 @@ def test_init_continues_a_checkpoint_and_the_recipe_reproduces_the_flags(tmp_pat
     assert "--short-rows 128" in command and "--no-bf16" in command and "--seed" not in command
 
 
+def test_init_at_a_wider_max_len_widens_the_context_it_was_trained_to(tmp_path):
+    first = run_sft(replace(_tiny(tmp_path, 1), out=str(tmp_path / "a")), log=lambda m: None)
+    config = json.loads((first / "config.json").read_text())
+    (first / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 128}))  # narrower than 256
+    lines = []
+    second = run_sft(replace(_tiny(tmp_path, 1), out=str(tmp_path / "b"), init=str(first)), log=lines.append)
+    assert json.loads((second / "config.json").read_text())["max_position_embeddings"] == 256
+    assert "context widened from 128 to 256 tokens" in lines
+    third = run_sft(replace(_tiny(tmp_path, 1), out=str(tmp_path / "c"), init=str(second), max_len=200,
+                            short_rows=(100,)), log=lambda m: None)
+    assert json.loads((third / "config.json").read_text())["max_position_embeddings"] == 256  # never narrowed
+
+
 def test_a_run_resumes_after_options_were_added_at_their_defaults(tmp_path):
     from ponder.train.sft import _config_changes
 

@@ -56,9 +56,22 @@ def settings_for(meta, efforts: tuple[str, ...], budgets: tuple[int, ...]) -> di
     return settings
 
 
+def check_context(settings: dict[str, int], answer_budget: int, context: int | None) -> None:
+    """Refuse a budget whose thinking and answer alone pass the model's context: past its last position a model
+    writes noise, and a grid of it would read as a real measurement."""
+    if context is None:
+        return
+    for name, budget in settings.items():
+        if budget + answer_budget >= context:
+            raise ValueError(f"{name} is {budget} thinking tokens; with the answer's {answer_budget} it does not fit "
+                             f"the model's context of {context} tokens (use budgets below "
+                             f"{context - answer_budget}, less the prompt)")
+
+
 def run_eval(cfg: EvalConfig) -> dict:
     model, tokenizer, meta, _ = load(cfg.model)
     settings = settings_for(meta, cfg.efforts, cfg.budgets)
+    check_context(settings, meta.answer_budget, getattr(model.config, "max_position_embeddings", None))
     total = len(cfg.tasks) * len(cfg.levels) * len(settings)
     rows: list[Row] = []
     with progress_bar(transient=True) as bar:

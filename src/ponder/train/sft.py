@@ -149,6 +149,15 @@ def _config_changes(saved: dict, cfg: SFTConfig) -> list[str]:
     return [k for k, v in asdict(cfg).items() if saved.get(k, defaults[k]) != v]
 
 
+def _fit_positions(model, max_len: int, log) -> None:
+    """Let an --init model take rows of `max_len` tokens. Rotary positions have no weights to grow, so widening the
+    context is the config's number plus training at the new length: the positions past the old end are learned by
+    the rows that reach them (the longest countdown searches, which a 2,048-token context leaves out)."""
+    if max_len > model.config.max_position_embeddings:
+        log(f"context widened from {model.config.max_position_embeddings} to {max_len} tokens")
+        model.config.max_position_embeddings = max_len
+
+
 def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
     """Train; returns the final checkpoint folder. With `resume`, continue from `out/last` if it exists."""
     out = Path(cfg.out)
@@ -176,9 +185,10 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
                        "--space-prefixed"
             raise ValueError(f"{folder} has another tokenizer than this run's; {hint}")
         model.train()
+        _fit_positions(model, cfg.max_len, log)
     else:
         config = model_config(cfg.size, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
-                              tokenizer.pad_token_id)
+                              tokenizer.pad_token_id, max_positions=max(2048, cfg.max_len))
         model = LlamaForCausalLM(config)
         init_number_embeddings(model, tokenizer, seed=cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
