@@ -5,7 +5,11 @@
 #      line, and try the moves at three numbers or fewer in a fixed order (--countdown-flat-four, at max-len 2,048:
 #      these searches need about 1,900 thinking tokens; benchmarks/results/experiments/countdown_trace_redesigns.md §6);
 #   3. the same fine-tune continued for 500 steps on new problems (seed 1) at a lower peak learning rate: it halved the
-#      wrong results in the flat lines (countdown_trace_redesigns.md §7).
+#      wrong results in the flat lines (countdown_trace_redesigns.md §7);
+#   4. the same again on other new problems (seed 2) at a lower peak learning rate still (§7);
+#   5. the same again (seed 3) at max-len 3,072: the context widened from 2,048 (rotary positions have no weights;
+#      the longest searches, left out at 2,048, teach the new positions), so the `high` budget can grow to 2,900
+#      tokens, which 91-95% of the solver's level 4-5 searches fit against 79-86% at 1,900 (§8).
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -19,4 +23,9 @@ resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: i
 [ -e "$out/flat-four-more/final" ] || ponder train sft --init "$out/flat-four/final" --out "$out/flat-four-more" \
     --steps 500 --lr 2e-4 --warmup 20 --eval-every 0 --max-len 2048 --countdown-flat-four --seed 1 \
     $(resume "$out/flat-four-more/last")
-echo "$out/flat-four-more/final"
+[ -e "$out/flat-four-more2/final" ] || ponder train sft --init "$out/flat-four-more/final" \
+    --out "$out/flat-four-more2" --steps 500 --lr 1.5e-4 --warmup 20 --eval-every 0 --max-len 2048 \
+    --countdown-flat-four --seed 2 $(resume "$out/flat-four-more2/last")
+[ -e "$out/wide/final" ] || ponder train sft --init "$out/flat-four-more2/final" --out "$out/wide" --steps 500 \
+    --lr 1.5e-4 --warmup 20 --eval-every 0 --max-len 3072 --countdown-flat-four --seed 3 $(resume "$out/wide/last")
+echo "$out/wide/final"

@@ -19,6 +19,18 @@ from ponder.model.checkpoint import SHIPPED_DIR, PonderMeta, load_checkpoint, sa
 from ponder.model.tokenizer import build_tokenizer, tokenizer_kind
 
 
+def _report_command(results: Path) -> str | None:
+    """The command of a `ponder eval --json` document, whose shape (DESIGN.md) has none: its report beside it,
+    in the --out folder named like the file, says it."""
+    report = results.with_suffix("") / "report.md"
+    if not report.exists():
+        return None
+    for line in report.read_text().splitlines():
+        if line.startswith("Command: `"):
+            return line.removeprefix("Command: `").rstrip("`")
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", help="checkpoint folder, e.g. runs/sft-tiny/final")
@@ -43,7 +55,9 @@ def main() -> int:
         rows = doc["results"]
         if isinstance(rows, dict):  # grpo_gain.py: rows per model
             rows = rows[args.name]
-        summary = {"source": args.eval, "command": doc.get("command"), "n": doc.get("n"), "seed": doc.get("seed"),
+        sizes = {r.get("n") for r in rows}
+        summary = {"source": args.eval, "command": doc.get("command") or _report_command(Path(args.eval)),
+                   "n": doc.get("n") or (sizes.pop() if len(sizes) == 1 else None), "seed": doc.get("seed"),
                    "accuracy": {f"{r['task']}:{r['level']}:{r['effort']}": r["accuracy"] for r in rows}}
     kind = tokenizer_kind(tokenizer)
     if kind is not None:
