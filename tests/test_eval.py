@@ -86,3 +86,10 @@ def test_a_budget_past_the_models_context_is_refused_before_any_decoding(tiny_ch
     err = capsys.readouterr().err
     assert f"budget={context} is {context} thinking tokens" in err and "Traceback" not in err
     assert not (tmp_path / "e").exists()  # refused before anything was written
+
+
+def test_the_token_axis_has_zero_and_powers_of_ten_up_to_the_data():
+    from ponder.eval.plots import _token_ticks
+
+    assert _token_ticks(0) == ([0, 10], ["0", "10"])
+    assert _token_ticks(1506) == ([0, 10, 100, 1000], ["0", "10", "100", "1,000"])

@@ -35,6 +35,14 @@ def _order(rows: list[dict]) -> list[str]:
     return [e for e in dict.fromkeys(r["effort"] for r in sorted(rows, key=lambda r: r["budget"]))]
 
 
+def _token_ticks(top: float) -> tuple[list[int], list[str]]:
+    """0 and the powers of ten up to the data, written out: symlog's own ticks put `10^0` on top of the 0."""
+    ticks = [0]
+    while ticks[-1] * 10 <= max(top, 10) or len(ticks) == 1:
+        ticks.append(10 if ticks[-1] == 0 else ticks[-1] * 10)
+    return ticks, [f"{t:,}" for t in ticks]
+
+
 def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
     tasks, fig, axes = _panels(rows)
     for ax, task in zip(axes, tasks, strict=True):
@@ -43,6 +51,7 @@ def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
             ax.plot([c["mean_thinking_tokens"] for c in cells], [100 * c["accuracy"] for c in cells], marker="o",
                     label=f"level {level}")
         ax.set_xscale("symlog", linthresh=8)
+        ax.set_xticks(*_token_ticks(max((r["mean_thinking_tokens"] for r in rows if r["task"] == task), default=0)))
         ax.set(title=task, xlabel="mean thinking tokens (symlog)", ylabel="accuracy (%)", ylim=(-3, 103))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
