@@ -41,10 +41,12 @@ def test_the_shipped_models_own_searches_give_repeat_examples():
     from ponder.train.own_repeats import own_repeat_examples
 
     model, tok, _, _ = load_checkpoint("ponder-tiny-sft")
-    # levels 4-5, where its searches still repeat a move now and then (benchmarks/results/countdown_failures.md)
-    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(0), 16, (1, 0, 0, 1, 1), 512)
+    # Levels 4-5, where its searches still repeat a move now and then (benchmarks/results/countdown_failures.md),
+    # mostly late in a long search: the training problem drawn by Random(53) is one this model repeats a move on
+    # within 650 tokens (found among 160 such problems; pin another when the shipped model changes).
+    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(53), 1, (1, 0, 0, 1, 1), 700)
     assert examples
     for ex in examples:
         (pos, tid), = ex.avoid
-        assert pos == len(ex.input_ids) - 1 <= 511 and all(label == IGNORE for label in ex.labels)
+        assert pos == len(ex.input_ids) - 1 <= 699 and all(label == IGNORE for label in ex.labels)
         assert tok.decode([tid]) in set("+-*/") or tok.decode([tid]).isdigit()
