@@ -37,9 +37,9 @@ def _order(rows: list[dict]) -> list[str]:
 
 def _token_ticks(top: float) -> tuple[list[int], list[str]]:
     """0 and the powers of ten up to the data, written out: symlog's own ticks put `10^0` on top of the 0."""
-    ticks = [0]
-    while ticks[-1] * 10 <= max(top, 10) or len(ticks) == 1:
-        ticks.append(10 if ticks[-1] == 0 else ticks[-1] * 10)
+    ticks = [0, 10]
+    while ticks[-1] * 10 <= top:
+        ticks.append(ticks[-1] * 10)
     return ticks, [f"{t:,}" for t in ticks]
 
 

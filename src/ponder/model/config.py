@@ -18,8 +18,11 @@ MODEL_SIZES: dict[str, tuple[int, int, int, int]] = {
 }
 
 
+DEFAULT_POSITIONS = 2048  # a new model's context; `ponder train sft --max-len` above it widens it
+
+
 def model_config(size: str, vocab_size: int, bos_id: int, eos_id: int, pad_id: int,
-                 max_positions: int = 2048) -> LlamaConfig:
+                 max_positions: int = DEFAULT_POSITIONS) -> LlamaConfig:
     if size not in MODEL_SIZES:
         raise ValueError(f"unknown model size {size!r}; known sizes: {', '.join(MODEL_SIZES)}")
     from transformers import LlamaConfig

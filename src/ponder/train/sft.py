@@ -22,7 +22,7 @@ import torch
 from transformers import LlamaForCausalLM
 
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
-from ponder.model.config import model_config
+from ponder.model.config import DEFAULT_POSITIONS, model_config
 from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer, tokenizer_kind
 from ponder.progress import progress_bar
@@ -188,7 +188,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
         _fit_positions(model, cfg.max_len, log)
     else:
         config = model_config(cfg.size, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
-                              tokenizer.pad_token_id, max_positions=max(2048, cfg.max_len))
+                              tokenizer.pad_token_id, max_positions=max(DEFAULT_POSITIONS, cfg.max_len))
         model = LlamaForCausalLM(config)
         init_number_embeddings(model, tokenizer, seed=cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
