@@ -9,7 +9,10 @@
 #   4. the same again on other new problems (seed 2) at a lower peak learning rate still (§7);
 #   5. the same again (seed 3) at max-len 3,072: the context widened from 2,048 (rotary positions have no weights;
 #      the longest searches, left out at 2,048, teach the new positions), so the `high` budget can grow to 2,900
-#      tokens, which 91-95% of the solver's level 4-5 searches fit against 79-86% at 1,900 (§8).
+#      tokens, which 91-95% of the solver's level 4-5 searches fit against 79-86% at 1,900 (§8);
+#   6. the same again at max-len 3,072 (seed 4, lr 1.2e-4): fewer loops (§8);
+#   7. the same again (seed 5) at max-len 4,096, so `high` can grow to 3,900 tokens, which 96-97% of those searches
+#      fit (§9).
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -28,4 +31,8 @@ resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: i
     --countdown-flat-four --seed 2 $(resume "$out/flat-four-more2/last")
 [ -e "$out/wide/final" ] || ponder train sft --init "$out/flat-four-more2/final" --out "$out/wide" --steps 500 \
     --lr 1.5e-4 --warmup 20 --eval-every 0 --max-len 3072 --countdown-flat-four --seed 3 $(resume "$out/wide/last")
-echo "$out/wide/final"
+[ -e "$out/wide-2/final" ] || ponder train sft --init "$out/wide/final" --out "$out/wide-2" --steps 500 \
+    --lr 1.2e-4 --warmup 20 --eval-every 0 --max-len 3072 --countdown-flat-four --seed 4 $(resume "$out/wide-2/last")
+[ -e "$out/wider/final" ] || ponder train sft --init "$out/wide-2/final" --out "$out/wider" --steps 500 \
+    --lr 1.2e-4 --warmup 20 --eval-every 0 --max-len 4096 --countdown-flat-four --seed 5 $(resume "$out/wider/last")
+echo "$out/wider/final"

@@ -183,7 +183,7 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
                            f"(default {g.negative_weight})")
     grpo.add_argument("--max-thinking", type=count, default=None,
                       help="thinking budget while sampling (default: the --init model's `high` effort budget, "
-                           "from its ponder.json: 2,900 tokens for ponder-tiny-sft)")
+                           "from its ponder.json: 3,900 tokens for ponder-tiny-sft)")
     grpo.add_argument("--tasks", type=some_names, default=g.tasks,
                       help=f"task families to train on, comma-separated (default {','.join(g.tasks)})")
     grpo.add_argument("--curriculum", type=curriculum, default=g.curriculum,

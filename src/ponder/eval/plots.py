@@ -24,6 +24,17 @@ def _panels(rows: list[dict]):
     return tasks, fig, axes[0]
 
 
+def _shared_legend(fig, axes) -> None:
+    """One legend under the panels: every panel draws the same lines (colours fixed per label), and a legend inside
+    a panel covers the points at its corners, where the best cells sit."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    fig.legend(entries.values(), entries.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(entries),
+               fontsize=9, frameon=False)
+
+
 def save_figure(fig, path: Path) -> Path:
     try:
         return write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight"))
@@ -45,16 +56,17 @@ def _token_ticks(top: float) -> tuple[list[int], list[str]]:
 
 def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
     tasks, fig, axes = _panels(rows)
+    levels = sorted({r["level"] for r in rows})
     for ax, task in zip(axes, tasks, strict=True):
         for level in sorted({r["level"] for r in rows if r["task"] == task}):
             cells = sorted((r for r in rows if r["task"] == task and r["level"] == level), key=lambda r: r["budget"])
             ax.plot([c["mean_thinking_tokens"] for c in cells], [100 * c["accuracy"] for c in cells], marker="o",
-                    label=f"level {level}")
+                    label=f"level {level}", color=f"C{levels.index(level)}")
         ax.set_xscale("symlog", linthresh=8)
         ax.set_xticks(*_token_ticks(max((r["mean_thinking_tokens"] for r in rows if r["task"] == task), default=0)))
         ax.set(title=task, xlabel="mean thinking tokens (symlog)", ylabel="accuracy (%)", ylim=(-3, 103))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _shared_legend(fig, axes)
     fig.suptitle(title)
     return save_figure(fig, path)
 
@@ -62,14 +74,15 @@ def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
 def plot_effort(rows: list[dict], path: Path, title: str) -> Path:
     tasks, fig, axes = _panels(rows)
     efforts = _order(rows)
+    levels = sorted({r["level"] for r in rows})
     for ax, task in zip(axes, tasks, strict=True):
         for level in sorted({r["level"] for r in rows if r["task"] == task}):
             cells = {r["effort"]: r for r in rows if r["task"] == task and r["level"] == level}
             ax.plot(efforts, [100 * cells[e]["accuracy"] if e in cells else float("nan") for e in efforts],
-                    marker="o", label=f"level {level}")
+                    marker="o", label=f"level {level}", color=f"C{levels.index(level)}")
         ax.set(title=task, xlabel="reasoning effort", ylabel="accuracy (%)", ylim=(-3, 103))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _shared_legend(fig, axes)
     fig.suptitle(title)
     return save_figure(fig, path)
 
@@ -77,13 +90,14 @@ def plot_effort(rows: list[dict], path: Path, title: str) -> Path:
 def plot_adaptive(rows: list[dict], path: Path, title: str) -> Path:
     tasks, fig, axes = _panels(rows)
     for ax, task in zip(axes, tasks, strict=True):
-        for effort in _order(rows):
+        for i, effort in enumerate(_order(rows)):
             cells = sorted((r for r in rows if r["task"] == task and r["effort"] == effort), key=lambda r: r["level"])
-            ax.plot([c["level"] for c in cells], [c["mean_thinking_tokens"] for c in cells], marker="o",
-                    label=effort)
+            if cells:
+                ax.plot([c["level"] for c in cells], [c["mean_thinking_tokens"] for c in cells], marker="o",
+                        label=effort, color=f"C{i}")
         ax.set(title=task, xlabel="level", ylabel="mean thinking tokens")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _shared_legend(fig, axes)
     fig.suptitle(title)
     return save_figure(fig, path)
 
