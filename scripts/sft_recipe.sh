@@ -10,7 +10,7 @@
 #   5. the same again (seed 3) at max-len 3,072: the context widened from 2,048 (rotary positions have no weights;
 #      the longest searches, left out at 2,048, teach the new positions), so the `high` budget can grow to 2,900
 #      tokens, which 91-95% of the solver's level 4-5 searches fit against 79-86% at 1,900 (§8);
-#   6. the same again at max-len 3,072 (seed 4, lr 1.2e-4): fewer loops (§8);
+#   6. the same again at max-len 3,072 (seed 4, lr 1.2e-4): fewer loops (§9);
 #   7. the same again (seed 5) at max-len 4,096, so `high` can grow to 3,900 tokens, which 96-97% of those searches
 #      fit (§9).
 # Each stage resumes where a stop left it: run the same command again.

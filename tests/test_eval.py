@@ -93,3 +93,22 @@ def test_the_token_axis_has_zero_and_powers_of_ten_up_to_the_data():
 
     assert _token_ticks(0) == ([0, 10], ["0", "10"])
     assert _token_ticks(1506) == ([0, 10, 100, 1000], ["0", "10", "100", "1,000"])
+
+
+def test_one_legend_under_the_panels_names_every_level_in_one_colour_each(tmp_path, monkeypatch):
+    from ponder.eval import plots
+
+    seen = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: seen.append(fig) or path)
+    rows = [{"task": task, "level": level, "effort": effort, "budget": budget, "accuracy": 0.5,
+             "mean_thinking_tokens": budget / 2}
+            for task, levels in (("arithmetic", (2,)), ("countdown", (1, 2)))
+            for level in levels for effort, budget in (("none", 0), ("high", 64))]
+    plots.plot_scaling(rows, tmp_path / "s.png", "t")
+    fig = seen[0]
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["level 1", "level 2"]
+    arithmetic, countdown = fig.axes
+    # level 2 has one colour in both panels, though it is the first line of one and the second of the other
+    assert arithmetic.lines[0].get_color() == countdown.lines[1].get_color() != countdown.lines[0].get_color()

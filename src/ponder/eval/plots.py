@@ -24,15 +24,15 @@ def _panels(rows: list[dict]):
     return tasks, fig, axes[0]
 
 
-def _shared_legend(fig, axes) -> None:
-    """One legend under the panels: every panel draws the same lines (colours fixed per label), and a legend inside
-    a panel covers the points at its corners, where the best cells sit."""
-    entries: dict[str, object] = {}
+def _shared_legend(fig, axes, labels: list[str]) -> None:
+    """One legend under the panels, its entries in `labels` order: every panel draws the same lines (colours fixed
+    per label), and a legend inside a panel covers the points at its corners, where the best cells sit."""
+    handles = {}
     for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            entries.setdefault(label, handle)
-    fig.legend(entries.values(), entries.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(entries),
-               fontsize=9, frameon=False)
+        handles.update(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    shown = [label for label in labels if label in handles]
+    fig.legend([handles[label] for label in shown], shown, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=len(shown), fontsize=9, frameon=False)
 
 
 def save_figure(fig, path: Path) -> Path:
@@ -66,7 +66,7 @@ def plot_scaling(rows: list[dict], path: Path, title: str) -> Path:
         ax.set_xticks(*_token_ticks(max((r["mean_thinking_tokens"] for r in rows if r["task"] == task), default=0)))
         ax.set(title=task, xlabel="mean thinking tokens (symlog)", ylabel="accuracy (%)", ylim=(-3, 103))
         ax.grid(alpha=0.3)
-    _shared_legend(fig, axes)
+    _shared_legend(fig, axes, [f"level {level}" for level in levels])
     fig.suptitle(title)
     return save_figure(fig, path)
 
@@ -82,7 +82,7 @@ def plot_effort(rows: list[dict], path: Path, title: str) -> Path:
                     marker="o", label=f"level {level}", color=f"C{levels.index(level)}")
         ax.set(title=task, xlabel="reasoning effort", ylabel="accuracy (%)", ylim=(-3, 103))
         ax.grid(alpha=0.3)
-    _shared_legend(fig, axes)
+    _shared_legend(fig, axes, [f"level {level}" for level in levels])
     fig.suptitle(title)
     return save_figure(fig, path)
 
@@ -97,7 +97,7 @@ def plot_adaptive(rows: list[dict], path: Path, title: str) -> Path:
                         label=effort, color=f"C{i}")
         ax.set(title=task, xlabel="level", ylabel="mean thinking tokens")
         ax.grid(alpha=0.3)
-    _shared_legend(fig, axes)
+    _shared_legend(fig, axes, _order(rows))
     fig.suptitle(title)
     return save_figure(fig, path)
 
