@@ -22,14 +22,24 @@ def spaced_tokenizer():
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory, tokenizer):
-    torch.manual_seed(0)
-    config = model_config("test", len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
-                          tokenizer.pad_token_id)
-    model = LlamaForCausalLM(config)
-    folder = tmp_path_factory.mktemp("ckpt") / "tiny"
-    meta = PonderMeta(efforts={"none": 0, "low": 8, "medium": 16, "high": 32}, answer_budget=6)
-    return save_checkpoint(model, tokenizer, meta, folder)
+def make_checkpoint(tokenizer):
+    """Save a random "test"-size model as a checkpoint: `seed` picks its weights, `overrides` set config fields."""
+
+    def make(folder, seed: int = 0, **overrides):
+        torch.manual_seed(seed)
+        config = model_config("test", len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
+                              tokenizer.pad_token_id)
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        meta = PonderMeta(efforts={"none": 0, "low": 8, "medium": 16, "high": 32}, answer_budget=6)
+        return save_checkpoint(LlamaForCausalLM(config), tokenizer, meta, folder)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, make_checkpoint):
+    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny")
 
 
 @pytest.fixture(scope="session")

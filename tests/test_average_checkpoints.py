@@ -7,30 +7,18 @@ import sys
 from pathlib import Path
 
 import torch
-from transformers import LlamaForCausalLM
 
-from ponder.model.checkpoint import PonderMeta, load_checkpoint, save_checkpoint
-from ponder.model.config import model_config
+from ponder.model.checkpoint import load_checkpoint
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "average_checkpoints.py"
-
-
-def _checkpoint(tokenizer, folder: Path, seed: int, **overrides) -> Path:
-    torch.manual_seed(seed)
-    config = model_config("test", len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
-                          tokenizer.pad_token_id)
-    for key, value in overrides.items():
-        setattr(config, key, value)
-    meta = PonderMeta(efforts={"none": 0, "low": 8, "medium": 16, "high": 32}, answer_budget=6)
-    return save_checkpoint(LlamaForCausalLM(config), tokenizer, meta, folder)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
 
 
-def test_average_is_the_mean_of_the_weights(tokenizer, tiny_checkpoint, tmp_path):
-    other = _checkpoint(tokenizer, tmp_path / "other", seed=1)
+def test_average_is_the_mean_of_the_weights(make_checkpoint, tiny_checkpoint, tmp_path):
+    other = make_checkpoint(tmp_path / "other", seed=1)
     out = tmp_path / "soup"
     done = _run(str(tiny_checkpoint), str(other), "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -46,8 +34,8 @@ def test_average_is_the_mean_of_the_weights(tokenizer, tiny_checkpoint, tmp_path
     assert meta.recipe["stage"] == "average" and meta.recipe["sources"] == [str(tiny_checkpoint), str(other)]
 
 
-def test_refuses_other_architectures_and_a_single_source(tokenizer, tiny_checkpoint, tmp_path):
-    deeper = _checkpoint(tokenizer, tmp_path / "deeper", seed=2, num_hidden_layers=3)
+def test_refuses_other_architectures_and_a_single_source(make_checkpoint, tiny_checkpoint, tmp_path):
+    deeper = make_checkpoint(tmp_path / "deeper", seed=2, num_hidden_layers=3)
     out = tmp_path / "soup"
     done = _run(str(tiny_checkpoint), str(deeper), "--out", str(out))
     assert done.returncode == 2 and "another architecture" in done.stderr and "Traceback" not in done.stderr
