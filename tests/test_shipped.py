@@ -45,9 +45,10 @@ def test_the_shipped_models_own_searches_give_repeat_examples():
     # mostly late in a long search: the training problem drawn by Random(92) is one this model repeats a move on
     # within 1,200 tokens (the first of seeds 53-92 that does; none of seeds 53-399 does within 700; pin another when
     # the shipped model changes).
-    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(92), 1, (1, 0, 0, 1, 1), 1200)
+    max_len = 1200
+    examples = own_repeat_examples(model, tok, get_task("countdown"), random.Random(92), 1, (1, 0, 0, 1, 1), max_len)
     assert examples
     for ex in examples:
         (pos, tid), = ex.avoid
-        assert pos == len(ex.input_ids) - 1 <= 1199 and all(label == IGNORE for label in ex.labels)
+        assert pos == len(ex.input_ids) - 1 < max_len and all(label == IGNORE for label in ex.labels)
         assert tok.decode([tid]) in set("+-*/") or tok.decode([tid]).isdigit()
