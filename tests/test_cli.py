@@ -20,6 +20,14 @@ def test_tasks_show_ends_each_trace_with_the_answer_it_checked(capsys):
         assert block.split("</think>\n")[1].strip() == checked
 
 
+def test_tasks_list_describes_every_level_with_an_example(capsys):
+    assert main(["tasks", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "3  a three-digit number times a digit\n     e.g. What is " in out
+    assert "5  4 numbers from 1..13, targets up to 100; " in out and "the Game of 24" in out
+    assert out.count("e.g. ") == 10
+
+
 def test_tasks_show_json(capsys):
     assert main(["tasks", "show", "arithmetic", "--level", "5", "-n", "2", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

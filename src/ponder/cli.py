@@ -100,11 +100,14 @@ def _eval(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _tasks(args: argparse.Namespace) -> int:
-    from ponder.tasks import TASKS, get_task
+    from ponder.tasks import LEVELS, TASKS, get_task
 
     if args.tasks_command == "list":
         for name, task in TASKS.items():
-            print(f"{name}: levels 1..5  e.g. {task.sample(random.Random(0), 3).prompt}")
+            print(f"{name}: levels {LEVELS[0]}..{LEVELS[-1]}")
+            for level in LEVELS:
+                example = task.sample(random.Random(0), level).prompt
+                print(f"  {level}  {task.describe_level(level)}\n     e.g. {example}")
         return 0
     task = get_task(args.task)
     if not 0 <= args.slip_rate < 1:

@@ -76,6 +76,10 @@ class Task:
         """Per-step correctness of a thinking text (one entry per step the checker recognises)."""
         raise NotImplementedError
 
+    def describe_level(self, level: int) -> str:
+        """What problems of this level are, in a few words (`ponder tasks list`); a family may leave it empty."""
+        return ""
+
     def answer_from_trace(self, problem: Problem, thinking: str) -> str:
         """The answer a trace arrives at; training examples end with it, so that the answer follows from the
         thinking. Tasks whose problems have several right answers override this."""

@@ -62,6 +62,12 @@ class CountdownTask(Task):
         self.flat = flat  # ... or at four, searching every state to its end, two numbers' results on one line
         self.flat_four = flat_four  # flat in searches from four numbers only, systematic from three
 
+    def describe_level(self, level: int) -> str:
+        check_level(level)
+        count, top, max_target, rules = LEVEL_SPECS[level]
+        words = {"some": "each number at most once", "all": "every number exactly once", "24": "the Game of 24"}
+        return f"{count} numbers from 1..{top}, targets up to {max_target}; " + " or ".join(words[r] for r in rules)
+
     def sample(self, rng: random.Random, level: int) -> Problem:
         check_level(level)
         count, top, max_target, rules = LEVEL_SPECS[level]

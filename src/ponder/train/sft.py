@@ -45,12 +45,12 @@ from ponder.train.own_searches import Search, search_example, verified_searches
 from ponder.train.precision import precision_line, resolve_bf16
 from ponder.train.sft_config import SFTConfig
 
-__all__ = ["SFTConfig", "run_sft"]  # SFTConfig lives in sft_config.py, free of torch, for the CLI
+__all__ = ["SFTConfig", "run_sft", "trace_tasks"]  # SFTConfig lives in sft_config.py, free of torch, for the CLI
 
 STATE_FILE = "training_state.pt"
 
 
-def _tasks(cfg: SFTConfig) -> dict[str, Task]:
+def trace_tasks(cfg: SFTConfig) -> dict[str, Task]:
     """The task families as this config writes their traces (countdown's trace options are the config's)."""
     out = {name: get_task(name) for name in cfg.tasks}
     if "countdown" in out:
@@ -65,7 +65,7 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
     """The steps of pool k, each a list of micro-batches (rows of one width): a deterministic function of (seed, k)
     and the verified `searches` (cfg.own_searches), which make up about cfg.own_share of their task's examples."""
     rng = random.Random(f"sft:{cfg.seed}:{k}")
-    tasks = _tasks(cfg)
+    tasks = trace_tasks(cfg)
     own: dict[str, list[Search]] = {}
     for search in searches or ():
         own.setdefault(search.problem.task, []).append(search)
@@ -210,7 +210,7 @@ def run_sft(cfg: SFTConfig, resume: bool = False, log=print) -> Path:
         log(f"{len(searches)} verified searches from {', '.join(cfg.own_searches)}, about {cfg.own_share:.0%} of "
             "their task's examples")
     steps = _pool_steps(cfg, tokenizer, pool_k, searches)
-    countdown = _tasks(cfg).get("countdown")
+    countdown = trace_tasks(cfg).get("countdown")
     # this round's repeat examples (cfg.repeat_every), collated once for all its steps, and the round they are from
     own_batch: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None
     own_round: int | None = None
