@@ -6,11 +6,12 @@ multi-digit result in one token (shared/notes/countdown-feasibility.md). Long mu
 product per digit of the multiplier (shifted by appended zeros) and adds them up two at a time.
 Subtraction keeps a >= b, so answers are never negative.
 
-Levels are ordered by the scratchpad they need (mean tokens on 2,000 problems): 1 two-digit addition (48), 2 three-digit
-addition or subtraction (63), 3 a three-digit number times a digit (73), 4 two two-digit numbers multiplied (153),
-5 two three-digit numbers multiplied (324). Level 3 used to mix three-digit sums and differences with two-digit
-times one-digit products, which needed less scratchpad than level 2 (62 tokens), so a model that follows its
-scratchpad could not think longer at level 3 than at level 2 (the eval issue's adaptive-compute bar).
+Levels are ordered by the scratchpad they need (mean tokens, benchmarks/results/level_ladder.md): 1 two-digit
+addition (48), 2 three-digit addition or subtraction (64), 3 a three-digit number times a digit (73), 4 two two-digit
+numbers multiplied (153), 5 two three-digit numbers multiplied (324). Level 3 used to mix three-digit sums and
+differences with two-digit times one-digit products, which needed less scratchpad than level 2 (62.6 tokens against
+63.5), so a model that follows its scratchpad could not think longer at level 3 than at level 2 (the eval issue's
+adaptive-compute bar).
 """
 
 from __future__ import annotations
