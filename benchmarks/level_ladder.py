@@ -31,8 +31,10 @@ def main() -> int:
         parser.error("--n must be at least 2")
     _, tokenizer, meta, _ = load_checkpoint(args.model)
     config = meta.recipe.get("config")
-    if not config:
-        parser.error(f"{args.model} records no SFT recipe config in its ponder.json, so its trace mode is unknown")
+    if meta.recipe.get("stage") != "sft" or not config:
+        # a GRPO checkpoint records its RL config, not the trace options its SFT parent learned from
+        parser.error(f"{args.model} records no SFT recipe in its ponder.json, so its trace mode is unknown "
+                     "(for an RL model, pass the SFT model it started from)")
     # only the trace options matter here: the run's own init path need not exist on this machine
     tasks = trace_tasks(SFTConfig(**{**config, "init": None, "tasks": ["arithmetic", "countdown"]}))
     rows = []
@@ -47,8 +49,9 @@ def main() -> int:
             print(f"{name} level {level}: mean {rows[-1]['mean_tokens']} tokens", file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n,
            "command": "python benchmarks/level_ladder.py " + " ".join(sys.argv[1:]), "results": rows}
-    write_results(args.out, doc, markdown_table(doc))
-    print(markdown_table(doc))
+    table = markdown_table(doc)
+    write_results(args.out, doc, table)
+    print(table)
     return 0
 
 
