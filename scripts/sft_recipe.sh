@@ -15,7 +15,9 @@
 #      fit (§9);
 #   8. the same again (seed 6, lr 1e-4), then the uniform average of the seventh and eighth stages' weights
 #      (scripts/average_checkpoints.py; §10);
-#   9. the same again from that average (seed 7, lr 1e-4): level 5 321 of 400 problems against the seventh's 306 (§11).
+#   9. the same again from that average (seed 7, lr 1e-4): level 5 321 of 400 problems against the seventh's 306 (§11);
+#  10. the uniform average of the eighth and ninth stages, then the same again from it (seed 8, lr 1e-4): levels 5 and 4
+#      331 and 335 of 400 problems against the ninth's 321 and 322 (§12).
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -45,4 +47,9 @@ resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: i
 [ -e "$out/wider-3/final" ] || ponder train sft --init "$out/wider-soup/final" --out "$out/wider-3" --steps 500 \
     --lr 1e-4 --warmup 20 --eval-every 0 --max-len 4096 --countdown-flat-four --seed 7 --save-every 50 \
     $(resume "$out/wider-3/last")
-echo "$out/wider-3/final"
+[ -e "$out/wider-soup2/final" ] || python "$(dirname "$0")/average_checkpoints.py" "$out/wider-2/final" \
+    "$out/wider-3/final" --out "$out/wider-soup2/final"
+[ -e "$out/wider-4/final" ] || ponder train sft --init "$out/wider-soup2/final" --out "$out/wider-4" --steps 500 \
+    --lr 1e-4 --warmup 20 --eval-every 0 --max-len 4096 --countdown-flat-four --seed 8 --save-every 50 \
+    $(resume "$out/wider-4/last")
+echo "$out/wider-4/final"
