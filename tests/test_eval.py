@@ -112,3 +112,36 @@ def test_one_legend_under_the_panels_names_every_level_in_one_colour_each(tmp_pa
     arithmetic, countdown = fig.axes
     # level 2 has one colour in both panels, though it is the first line of one and the second of the other
     assert arithmetic.lines[0].get_color() == countdown.lines[1].get_color() != countdown.lines[0].get_color()
+
+
+def test_min_thinking_reaches_the_engine_capped_by_each_budget(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    import ponder.eval.grid as grid
+
+    floors = []
+
+    def recording_generate(model, tokenizer, prompts, params, **kw):
+        floors.append({p.min_thinking for p in params})
+        return real_generate(model, tokenizer, prompts, params, **kw)
+
+    real_generate = grid.generate
+    monkeypatch.setattr(grid, "generate", recording_generate)
+    argv = ["eval", "--model", str(tiny_checkpoint), "--tasks", "arithmetic", "--levels", "1", "--n", "2",
+            "--efforts", "none", "--budgets", "6,20", "--out", str(tmp_path / "ev"), "--json"]
+    assert main(argv) == 0
+    assert all(r["min_thinking"] == 0 for r in json.loads(capsys.readouterr().out)["results"])
+    assert floors == [{0}, {0}, {0}]
+    floors.clear()
+    assert main([*argv, "--min-thinking", "12"]) == 0
+    rows = {r["effort"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert [rows[e]["min_thinking"] for e in ("none", "budget=6", "budget=20")] == [0, 6, 12]
+    assert floors == [{0}, {6}, {12}]
+    assert rows["none"]["mean_thinking_tokens"] == 0
+    assert "--min-thinking 12" in (tmp_path / "ev" / "report.md").read_text()
+
+
+def test_a_negative_min_thinking_is_a_usage_error(capsys):
+    try:
+        code = main(["eval", "--min-thinking", "-3"])
+    except SystemExit as e:
+        code = e.code
+    assert code == 2 and "must be >= 0" in capsys.readouterr().err

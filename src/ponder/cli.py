@@ -89,7 +89,8 @@ def _eval(args: argparse.Namespace, argv: list[str] | None) -> int:
     else:
         cfg = EvalConfig(model=args.model, tasks=args.tasks, levels=args.levels, efforts=args.efforts,
                          budgets=args.budgets, n=args.n, samples=args.samples, temperature=args.temperature,
-                         seed=args.seed, out=args.out, guard=args.guard, command=command)
+                         seed=args.seed, out=args.out, guard=args.guard, min_thinking=args.min_thinking,
+                         command=command)
     doc = run_eval(cfg)
     if getattr(args, "json", False):
         print(json.dumps(doc))

@@ -31,6 +31,7 @@ class Row:
     samples: int = 1
     pass_at: dict[str, float] = field(default_factory=dict)
     maj_at: dict[str, float] = field(default_factory=dict)
+    min_thinking: int = 0  # an earlier `</think>` was replaced by `Wait,` until this many tokens (budget forcing)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,11 +39,16 @@ class Row:
 
 def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], settings: dict[str, int], n: int,
              seed: int, samples: int = 1, temperature: float | None = None, answer_budget: int = 48,
-             batch_size: int = 64, on_cell: Callable[[Row], None] | None = None, guard: bool = False) -> list[Row]:
+             batch_size: int = 64, on_cell: Callable[[Row], None] | None = None, guard: bool = False,
+             min_thinking: int = 0) -> list[Row]:
     """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens. `guard` decodes with
-    each task's decoding guard (`Task.guard`: countdown keeps the search's books; ponder.tasks.countdown_guard)."""
+    each task's decoding guard (`Task.guard`: countdown keeps the search's books; ponder.tasks.countdown_guard).
+    `min_thinking` forces thinking of at least that many tokens (capped by each budget), s1's budget forcing: an
+    earlier `</think>` is replaced by `Wait,`."""
     if n < 1 or samples < 1:
         raise ValueError("n and samples must be >= 1")
+    if min_thinking < 0:
+        raise ValueError(f"minimum thinking must be >= 0, got {min_thinking}")
     temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
     rows: list[Row] = []
     levels = list(levels)
@@ -54,8 +60,9 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
         jobs = [(level, p) for level in levels for p in problems[level] for _ in range(samples)]
         prompts = [prompt_ids(tokenizer, p.prompt) for _, p in jobs]
         for label, budget in settings.items():
-            base = GenerationParams(max_thinking=budget, answer_budget=answer_budget, temperature=temperature,
-                                    max_new_tokens=budget + answer_budget + 8)
+            floor = min(min_thinking, budget)
+            base = GenerationParams(max_thinking=budget, min_thinking=floor, answer_budget=answer_budget,
+                                    temperature=temperature, max_new_tokens=budget + answer_budget + 8)
             params = [replace(base, seed=seed * 100_003 + i) for i in range(len(prompts))]  # samples must differ
             start = time.perf_counter()
             guards = [task.guard(p) for _, p in jobs] if guard else None  # stateful: new ones for each setting
@@ -65,7 +72,8 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
             for level in levels:
                 mine = [c for (lvl, _), c in zip(jobs, completions, strict=True) if lvl == level]
                 share = seconds * sum(len(c.token_ids) for c in mine) / total_tokens
-                row = _row(task, level, label, budget, problems[level], mine, samples, share)
+                row = replace(_row(task, level, label, budget, problems[level], mine, samples, share),
+                              min_thinking=floor)
                 rows.append(row)
                 if on_cell:
                     on_cell(row)

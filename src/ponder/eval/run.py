@@ -29,6 +29,7 @@ class EvalConfig:
     out: str = "runs/eval"
     plots: bool = True
     guard: bool = False  # decode with the tasks' decoding guards (Task.guard)
+    min_thinking: int = 0  # budget forcing: think at least this many tokens (capped by each budget)
     command: str = field(default="ponder eval")
 
     def __post_init__(self) -> None:
@@ -43,6 +44,8 @@ class EvalConfig:
             raise ValueError(f"n and samples must be >= 1, got n={self.n} samples={self.samples}")
         if any(b < 0 for b in self.budgets):
             raise ValueError(f"budgets must be >= 0, got {list(self.budgets)}")
+        if self.min_thinking < 0:
+            raise ValueError(f"minimum thinking must be >= 0, got {self.min_thinking}")
         if self.temperature is not None and self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
 
@@ -82,7 +85,7 @@ def run_eval(cfg: EvalConfig) -> dict:
             bar.update(task_id, advance=1, info=f"{row.task} L{row.level} {row.effort}: {row.accuracy:.0%}")
 
         run_grid(model, tokenizer, cfg.tasks, cfg.levels, settings, cfg.n, cfg.seed, cfg.samples, cfg.temperature,
-                 meta.answer_budget, on_cell=on_cell, guard=cfg.guard)
+                 meta.answer_budget, on_cell=on_cell, guard=cfg.guard, min_thinking=cfg.min_thinking)
     doc = document(cfg.model, cfg.seed, [r.to_dict() for r in rows])
     out = Path(cfg.out)
     write_results(doc, out, cfg.command)
