@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="decode with the tasks' guards: on countdown the engine keeps the search's books (no move "
                          "repeated from the same numbers, `back to` only to numbers on the path, `left` lists "
                          "copied right) while the model proposes, computes and judges every move")
-    ev.add_argument("--min-thinking", type=positive_int, default=0,
+    ev.add_argument("--min-thinking", type=positive_int, default=0, metavar="N",
                     help="budget forcing (s1): think at least this many tokens, capped by each budget; an earlier "
                          "</think> is replaced by 'Wait,'. Each row records the minimum it ran with (default 0)")
 
