@@ -47,8 +47,6 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
     earlier `</think>` is replaced by `Wait,`."""
     if n < 1 or samples < 1:
         raise ValueError("n and samples must be >= 1")
-    if min_thinking < 0:
-        raise ValueError(f"minimum thinking must be >= 0, got {min_thinking}")
     temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
     rows: list[Row] = []
     levels = list(levels)
