@@ -33,6 +33,7 @@ import re
 import sys
 from collections import Counter
 
+from ponder.effort_prompt import stated_effort
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
 from ponder.tasks import Problem, get_task
@@ -145,6 +146,9 @@ def main() -> int:
                         help="thinking budget in tokens (default: the model's `high` effort budget, its ponder.json)")
     parser.add_argument("--out", default=str(RESULTS / "countdown_failures"), help="path stem of the result files")
     parser.add_argument("--guard", action="store_true", help="decode with countdown's guard (Task.guard)")
+    parser.add_argument("--effort", choices=("low", "medium", "high", "unstated"), default="high",
+                        help="the effort stated in the prompt of a model that reads one (ponder.json effort_prompt; "
+                             "default high, as `ponder eval --efforts high` states it); `unstated`: the plain prompt")
     parser.add_argument("--against", default="", metavar="PARENT",
                         help="also decode these problems with PARENT and count the ones fixed and broken")
     args = parser.parse_args()
@@ -194,6 +198,7 @@ def main() -> int:
         shown = {k: v for k, v in row.items() if k not in ("level", "steps_by_kind", "pair_slips")}
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
+           "effort_prompt": stated_effort(model[2].effort_prompt, args.effort),
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     if args.against:
         doc["against"] = args.against
@@ -208,7 +213,8 @@ def _decode(checkpoint: tuple, task, problems: list[Problem], args: argparse.Nam
     params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
                               max_new_tokens=args.max_thinking + meta.answer_budget)
     guards = [task.guard(p) for p in problems] if args.guard else None
-    return generate(model, tok, [prompt_ids(tok, p.prompt) for p in problems], [params] * len(problems),
+    stated = stated_effort(meta.effort_prompt, args.effort)
+    return generate(model, tok, [prompt_ids(tok, p.prompt, stated) for p in problems], [params] * len(problems),
                     guards=guards)
 
 

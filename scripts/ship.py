@@ -67,7 +67,7 @@ def main() -> int:
     recipe = {**meta.recipe, "command": args.command} if args.command else meta.recipe
     shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=recipe,
                          parent=args.parent or meta.parent,
-                         eval=summary)
+                         eval=summary, effort_prompt=meta.effort_prompt)
     folder = save_checkpoint(model.to(torch.bfloat16), tokenizer, shipped, SHIPPED_DIR / args.name)
     size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
     print(f"shipped {folder} ({size:.1f} MB)")

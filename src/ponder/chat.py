@@ -12,6 +12,7 @@ import sys
 from rich.console import Console
 
 from ponder.ask import ask, context_overflow, load, thinking_budget
+from ponder.effort_prompt import effort_messages, stated_effort
 from ponder.engine.stream import IncrementalDecoder
 
 HELP = "commands: /effort none|low|medium|high, /budget N, /thinking on|off, /reset, /exit"
@@ -50,7 +51,9 @@ def run_chat(model: str, effort: str, budget: int | None, min_thinking: int, tem
             continue
         messages.append({"role": "user", "content": text})
         limit = thinking_budget(meta, effort, budget)
-        while len(messages) > 1 and _too_long(tokenizer, lm, messages, limit + meta.answer_budget + 8):
+        stated = stated_effort(meta.effort_prompt, effort, budget)
+        while len(messages) > 1 and _too_long(tokenizer, lm, effort_messages(messages, stated),
+                                              limit + meta.answer_budget + 8):
             messages = messages[2:]  # drop the oldest exchange
         decoder, state = IncrementalDecoder(tokenizer, skip_special_tokens=True), {"answer": False, "n": 0}
 

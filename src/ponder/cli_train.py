@@ -107,6 +107,10 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
                      help="a new model whose tokenizer has each number and word with its leading space as one "
                           "token (` 40`, ` vs`): examples cost 25-37%% fewer tokens (experimental; with --init, "
                           "give it again for a checkpoint trained with it)")
+    sft.add_argument("--effort-prompts", action="store_true",
+                     help="state a reasoning effort in the prompt (`Reasoning: low|medium|high`, a system line, or "
+                          "none) with the task's trace for it: the model learns to think as long as asked; ponder "
+                          "then states the effort in every prompt to it")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -257,7 +261,7 @@ def run_train(args: argparse.Namespace) -> int:
                     countdown_systematic=args.countdown_systematic,
                     countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat,
                     countdown_flat_four=args.countdown_flat_four, space_prefixed=args.space_prefixed,
-                    seed=args.seed,
+                    effort_prompts=args.effort_prompts, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     from ponder.train.sft import run_sft  # torch: after the settings are checked
 

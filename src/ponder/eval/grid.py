@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 
+from ponder.effort_prompt import stated_effort
 from ponder.engine import GenerationParams, generate
 from ponder.eval.metrics import ks_up_to, maj_at_k, pass_at_k
 from ponder.tasks import get_task
@@ -40,11 +41,12 @@ class Row:
 def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], settings: dict[str, int], n: int,
              seed: int, samples: int = 1, temperature: float | None = None, answer_budget: int = 48,
              batch_size: int = 64, on_cell: Callable[[Row], None] | None = None, guard: bool = False,
-             min_thinking: int = 0) -> list[Row]:
+             min_thinking: int = 0, effort_prompt: bool = False) -> list[Row]:
     """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens. `guard` decodes with
     each task's decoding guard (`Task.guard`: countdown keeps the search's books; ponder.tasks.countdown_guard).
     `min_thinking` forces thinking of at least that many tokens (capped by each budget), s1's budget forcing: an
-    earlier `</think>` is replaced by `Wait,`."""
+    earlier `</think>` is replaced by `Wait,`. `effort_prompt`: the model reads its effort from the prompt
+    (PonderMeta.effort_prompt), so a setting named after an effort states it (ponder.effort_prompt)."""
     if n < 1 or samples < 1:
         raise ValueError("n and samples must be >= 1")
     temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
@@ -56,8 +58,9 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
         # All levels of a task share one continuously refilled batch (a finished row's place goes to the next
         # problem), so a sweep costs what its tokens cost; each cell's seconds are its share of the time by tokens.
         jobs = [(level, p) for level in levels for p in problems[level] for _ in range(samples)]
-        prompts = [prompt_ids(tokenizer, p.prompt) for _, p in jobs]
         for label, budget in settings.items():
+            stated = stated_effort(effort_prompt, label)
+            prompts = [prompt_ids(tokenizer, p.prompt, stated) for _, p in jobs]
             floor = min(min_thinking, budget)
             base = GenerationParams(max_thinking=budget, min_thinking=floor, answer_budget=answer_budget,
                                     temperature=temperature, max_new_tokens=budget + answer_budget + 8)

@@ -37,6 +37,9 @@ class PonderMeta:
     recipe: dict[str, Any] = field(default_factory=dict)
     parent: str | None = None
     eval: dict[str, Any] = field(default_factory=dict)
+    # Trained to read its reasoning effort from the prompt (`Reasoning: high`, ponder.train.data.effort_messages):
+    # ponder then states the effort it asks for (not for `none` or an explicit budget, which keep the plain prompt).
+    effort_prompt: bool = False
 
     @classmethod
     def load(cls, folder: Path) -> PonderMeta:
@@ -44,12 +47,13 @@ class PonderMeta:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text())
-        known = {k: data[k] for k in ("efforts", "answer_budget", "recipe", "parent", "eval") if k in data}
+        known = {k: data[k] for k in ("efforts", "answer_budget", "recipe", "parent", "eval", "effort_prompt")
+                 if k in data}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
         return {"efforts": self.efforts, "answer_budget": self.answer_budget, "recipe": self.recipe,
-                "parent": self.parent, "eval": self.eval}
+                "parent": self.parent, "eval": self.eval, "effort_prompt": self.effort_prompt}
 
 
 def shipped_models() -> list[str]:

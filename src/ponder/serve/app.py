@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ponder.ask import load
+from ponder.effort_prompt import effort_messages, stated_effort
 from ponder.engine import GenerationParams
 from ponder.engine.parse import ReasoningParser
 from ponder.engine.stream import IncrementalDecoder
@@ -99,6 +100,9 @@ def create_app(model: str, api_key: str | None = None, max_batch: int = 32, serv
                     for m in req.messages]
         if messages[-1]["role"] != "user":
             raise APIError(400, "the last message must be the user's", param="messages")
+        # `minimal` thinks at a quarter of `low`'s budget: the model is told `low`, its tersest effort
+        said = "low" if effort == "minimal" else effort
+        messages = effort_messages(messages, stated_effort(meta.effort_prompt, said, req.thinking_budget))
         prompt = list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
                                                     return_dict=False))
         if len(prompt) + total > context:

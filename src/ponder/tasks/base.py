@@ -68,8 +68,11 @@ class Task:
     def verify(self, problem: Problem, answer_text: str) -> Verdict:
         raise NotImplementedError
 
-    def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
-        """The solver's thinking as spans; with `slip_rate > 0`, masked slips followed by learnable fixes."""
+    def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0,
+                    effort: str | None = None) -> list[Span]:
+        """The solver's thinking as spans; with `slip_rate > 0`, masked slips followed by learnable fixes. `effort`
+        (`low`, `medium`, `high`, or None when the model is not told one) is the reasoning effort the prompt states;
+        a task whose solver has one way to think ignores it."""
         raise NotImplementedError
 
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:

@@ -139,7 +139,10 @@ class CountdownTask(Task):
             return f"?{answer_text.strip()}"
         return f"{value}:{sorted(used)}"
 
-    def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0) -> list[Span]:
+    def trace_spans(self, problem: Problem, rng: random.Random | None = None, slip_rate: float = 0.0,
+                    effort: str | None = None) -> list[Span]:
+        # One search at every effort: a lower effort's smaller budget cuts it (and the cut examples teach the best
+        # guess that follows), which already makes countdown accuracy rise with effort.
         rng = rng if rng is not None else random.Random(problem.prompt)
         flat = self.flat or (self.flat_four and len(problem.meta["numbers"]) == 4)
         search = _Search(problem, rng, slip_rate, self.guide, self.systematic or self.flat_four, self.prune, flat)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ponder.effort_prompt import effort_messages
 from ponder.tasks import Problem, Span, Task
 
 IGNORE = -100
@@ -33,24 +34,27 @@ class Example:
     avoid: tuple[tuple[int, int], ...] = ()
 
 
-def prompt_ids(tokenizer, prompt: str) -> list[int]:
-    """Token ids of a one-question chat, ending where the assistant turn begins."""
-    return list(tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
-                                              tokenize=True, return_dict=False))
+def prompt_ids(tokenizer, prompt: str, effort: str | None = None) -> list[int]:
+    """Token ids of a one-question chat, ending where the assistant turn begins; `effort` adds the system line of
+    `effort_messages`."""
+    messages = effort_messages([{"role": "user", "content": prompt}], effort)
+    return list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                              return_dict=False))
 
 
 def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, direct: bool,
-                 slip_rate: float, cut: bool = False, catch_rate: float = 0.0) -> Example:
+                 slip_rate: float, cut: bool = False, catch_rate: float = 0.0, effort: str | None = None) -> Example:
     """`cut` ends the trace at a random word, as a thinking budget does: `</think>` is then forced (masked, so the
     model never learns to stop mid-thought) and the reference answer follows, the model's best direct guess. Without
     such examples a cut search was followed by junk and scored below answering at once. `catch_rate` inserts caught
-    repeats into the trace (`Task.catch_repeats`)."""
+    repeats into the trace (`Task.catch_repeats`). `effort` states a reasoning effort in the prompt and asks the
+    task for that effort's trace."""
     spans = [Span("<think>")]
     answer = problem.answer
     if direct:
         spans.append(Span("</think>"))
     else:
-        trace = task.catch_repeats(problem, task.trace_spans(problem, rng, slip_rate), rng, catch_rate)
+        trace = task.catch_repeats(problem, task.trace_spans(problem, rng, slip_rate, effort), rng, catch_rate)
         text = "".join(s.text for s in trace)
         breaks = [i for i, ch in enumerate(text) if ch in " \n"] if cut else []
         if breaks:
@@ -61,10 +65,10 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
             answer = task.answer_from_trace(problem, text)
             spans.append(Span("</think>"))
     spans += [Span(answer + tokenizer.eos_token)]
-    return make_spans_example(tokenizer, problem.prompt, spans)
+    return make_spans_example(tokenizer, problem.prompt, spans, effort)
 
 
-def make_spans_example(tokenizer, prompt_text: str, spans: list[Span]) -> Example:
+def make_spans_example(tokenizer, prompt_text: str, spans: list[Span], effort: str | None = None) -> Example:
     """The example of a one-question chat whose assistant turn is `spans`: labels on learnable spans only (the first
     token, the `<think>` the engine forces, never), avoided tokens where a span names them."""
     text = "".join(s.text for s in spans)
@@ -87,7 +91,7 @@ def make_spans_example(tokenizer, prompt_text: str, spans: list[Span]) -> Exampl
     ]
     # The opening <think> is forced by the engine at inference, so it is not learned either.
     labels[0] = IGNORE
-    prompt = prompt_ids(tokenizer, prompt_text)
+    prompt = prompt_ids(tokenizer, prompt_text, effort)
     token_at = {start: i for i, (start, _) in enumerate(enc["offset_mapping"])}
     avoid = []
     for char_pos, pieces in avoid_at:

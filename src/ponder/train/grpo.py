@@ -236,4 +236,5 @@ def _update(cfg: GRPOConfig, model, reference, opt, prompts: list[list[int]], co
 def _meta(cfg: GRPOConfig, parent_meta: PonderMeta, history: list) -> PonderMeta:
     evals = next((r["held_out"] for r in reversed(history) if "held_out" in r), {})
     return PonderMeta(efforts=dict(parent_meta.efforts), answer_budget=parent_meta.answer_budget,
-                      recipe={"stage": "grpo", "config": asdict(cfg)}, parent=cfg.init, eval=evals)
+                      recipe={"stage": "grpo", "config": asdict(cfg)}, parent=cfg.init, eval=evals,
+                      effort_prompt=parent_meta.effort_prompt)

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from transformers import LlamaForCausalLM
 
+from ponder.effort_prompt import PROMPT_EFFORTS
 from ponder.model.checkpoint import PonderMeta, load_checkpoint, resolve_model, save_checkpoint
 from ponder.model.config import DEFAULT_POSITIONS, model_config
 from ponder.model.init import init_number_embeddings
@@ -81,8 +82,11 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
         level = rng.choices(range(1, 6), weights=cfg.level_weights)[0]
         problem = task.sample_split(rng, level, "train")
         direct = rng.random() < cfg.direct_frac
+        # None: no effort line, the prompt every earlier model saw. Drawn only when asked for, so that the data of
+        # every earlier recipe stays as it was.
+        effort = rng.choice((None, *PROMPT_EFFORTS)) if cfg.effort_prompts and not direct else None
         ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac,
-                          catch_rate=cfg.catch_rate)
+                          catch_rate=cfg.catch_rate, effort=effort)
         if len(ex.input_ids) <= cfg.max_len:
             examples.append(ex)
     return [pack_by_width(group, cfg.row_widths) for group in step_groups(examples, cfg.batch_tokens)]
@@ -132,7 +136,8 @@ def _lr(cfg: SFTConfig, step: int) -> float:
 def _meta(cfg: SFTConfig, evals: dict, bf16: bool) -> PonderMeta:
     recipe = {"stage": "sft", "command": cfg.command(), "config": asdict(cfg),
               "precision": "bf16 autocast" if bf16 else "float32"}
-    return PonderMeta(efforts=written_efforts(cfg), recipe=recipe, parent=cfg.init, eval=evals)
+    return PonderMeta(efforts=written_efforts(cfg), recipe=recipe, parent=cfg.init, eval=evals,
+                      effort_prompt=cfg.effort_prompts)
 
 
 def written_efforts(cfg: SFTConfig) -> dict[str, int]:

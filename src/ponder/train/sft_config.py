@@ -63,6 +63,11 @@ class SFTConfig:
     # the checkpoint's tokenizer must be of the kind this names.
     space_prefixed: bool = False
     cut_frac: float = 0.05  # share of traces cut short as a thinking budget cuts them, then a direct answer
+    # State a reasoning effort in each thinking example's prompt (`Reasoning: low`, a system line: gpt-oss's
+    # convention), drawn from no line/low/medium/high, with the task's trace for that effort
+    # (ponder.tasks.arithmetic_pad): the model learns to think as long as it is asked, not only as long as a budget
+    # lets it. The trained model's ponder.json says so (effort_prompt), and ponder then states the effort it asks for.
+    effort_prompts: bool = False
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
     eval_every: int = 250  # steps between held-out accuracy checks (0: never)

@@ -87,5 +87,5 @@ def run_trl_grpo(cfg: GRPOConfig, resume: bool = False, use_vllm: bool = False, 
     new_meta = PonderMeta(efforts=dict(meta.efforts), answer_budget=meta.answer_budget,
                           recipe={"stage": "grpo", "engine": "trl", "trl": trl.__version__, "config": asdict(cfg),
                                   "log": history[-1] if history else {}},
-                          parent=cfg.init, eval={})
+                          parent=cfg.init, eval={}, effort_prompt=meta.effort_prompt)
     return save_checkpoint(trainer.model, tokenizer, new_meta, out / "final")

@@ -1,0 +1,221 @@
+"""Arithmetic scratchpads at three reasoning efforts (ponder.tasks.arithmetic writes the prompts and verifies).
+
+Every step is one small local fact (`lhs=result`: a column sum, a column difference then its borrow, or a digit
+product plus carry), because a tiny model cannot compute a multi-digit result in one token
+(shared/notes/countdown-feasibility.md). Long multiplication writes one partial product per digit of the
+multiplier (shifted by appended zeros) and adds them up two at a time.
+
+A model told its effort (the `Reasoning: low|medium|high` system line of ponder.train.data.prompt_ids, the
+gpt-oss convention) learns a scratchpad per effort, so that more effort is more thinking and fewer mistakes:
+- `low` writes each step's result without its left-hand side (`12 13 33`, not `3*4+0=12 3*4+1=13 8*4+1=33`): the
+  model does the digit lookup and the carry in its head; about half the tokens, and more mistakes.
+- `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step.
+- `high` adds an independent recomputation after the scratchpad (the operands swapped; a difference rechecked by
+  adding it back) and compares. Some high traces contain a silent mistake in the first pass (masked, so never
+  learned): the recomputation then disagrees and the trace redoes the first computation (`mismatch, redo`), which
+  is where checking pays for its tokens. The mistake is never in the units digit, which the units check above
+  already guards.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ponder.tasks.base import Span
+
+EFFORT_TRACES = ("low", "medium", "high")
+# Share of high-effort traces whose first pass carries a silent mistake that the recomputation then catches.
+HIGH_MISTAKE_RATE = 0.2
+
+
+def digits(n: int) -> list[int]:
+    return [int(c) for c in str(n)]
+
+
+def spaced(ds: list[int]) -> str:
+    return " ".join(str(d) for d in ds)
+
+
+def strip_zeros(ds: list[int]) -> list[int]:
+    i = 0
+    while i < len(ds) - 1 and ds[i] == 0:
+        i += 1
+    return ds[i:]
+
+
+def value(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+class Writer:
+    """Collects spans. `slip_rate`: masked slips followed by a learnable fix (`lhs=wrong Wait, lhs=right`).
+    `terse`: steps written as their result alone (the low-effort scratchpad). `mistake_at`: the index of the step
+    written wrong without a fix (masked); the computation then carries on from the wrong value, as a real
+    mistake would."""
+
+    def __init__(self, rng: random.Random | None, slip_rate: float, terse: bool = False,
+                 mistake_at: int | None = None):
+        self.spans: list[Span] = []
+        self.rng = rng
+        self.slip_rate = slip_rate if rng is not None and not terse else 0.0
+        self.terse = terse
+        self.mistake_at = mistake_at
+        self.steps = 0
+
+    def text(self, s: str) -> None:
+        self.spans.append(Span(s))
+
+    def step(self, lhs: str, result: int) -> int:
+        """Write one step and return the value written (which the computation goes on from)."""
+        index, self.steps = self.steps, self.steps + 1
+        if index == self.mistake_at:
+            wrong = result + (1 if result <= 0 else self.rng.choice([-1, 1]))
+            self.spans.append(Span("" if self.terse else f"{lhs}="))
+            self.spans.append(Span(str(wrong), learn=False))
+            return wrong
+        if self.terse:
+            self.spans.append(Span(str(result)))
+            return result
+        if self.slip_rate and self.rng.random() < self.slip_rate:
+            wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
+            if wrong >= 0 and wrong != result:
+                self.spans.append(Span(f"{lhs}="))
+                self.spans.append(Span(str(wrong), learn=False))
+                self.spans.append(Span(f" Wait, {lhs}={result}"))
+                return result
+        self.spans.append(Span(f"{lhs}={result}"))
+        return result
+
+
+def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
+    """Column addition, units first; returns the sum's digits (most significant first)."""
+    n = max(len(top), len(bottom))
+    top, bottom = [0] * (n - len(top)) + top, [0] * (n - len(bottom)) + bottom
+    carry, out = 0, []
+    for i in range(n - 1, -1, -1):
+        w.text(" " if i < n - 1 else "")
+        s = w.step(f"{top[i]}+{bottom[i]}+{carry}", top[i] + bottom[i] + carry)
+        out.append(s % 10)
+        carry = s // 10
+    if carry:
+        out.append(carry)
+    return out[::-1]
+
+
+def sub_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
+    """Column subtraction (top >= bottom), units first. A column is computed as it stands (`7-8-0=-1`) and a negative
+    result is then fixed by a borrow (` +10=9`), after which the next column takes b=1: the borrow is decided once
+    the column's difference is on the page, not guessed before its first token (writing `17-8-0=9` up front made
+    the model borrow where no borrow was due)."""
+    n = len(top)
+    bottom = [0] * (n - len(bottom)) + bottom
+    borrow, out = 0, []
+    for i in range(n - 1, -1, -1):
+        w.text(" " if i < n - 1 else "")
+        diff = w.step(f"{top[i]}-{bottom[i]}-{borrow}", top[i] - bottom[i] - borrow)
+        if diff < 0:
+            w.text(f" +10={diff + 10}")
+        out.append(diff % 10)
+        borrow = 1 if diff < 0 else 0
+    return strip_zeros(out[::-1])
+
+
+def mul_digit(w: Writer, top: list[int], d: int) -> list[int]:
+    carry, out = 0, []
+    for i in range(len(top) - 1, -1, -1):
+        w.text(" " if i < len(top) - 1 else "")
+        s = w.step(f"{top[i]}*{d}+{carry}", top[i] * d + carry)
+        out.append(s % 10)
+        carry = s // 10
+    if carry:
+        out.append(carry)
+    return out[::-1]
+
+
+def compute(w: Writer, a: int, op: str, b: int) -> list[int]:
+    """The scratchpad of `a op b` after its header line; returns the result's digits. Multiplication lines end
+    with a newline; the column line of + and - does not."""
+    da, db = digits(a), digits(b)
+    if op == "+":
+        return add_columns(w, da, db)
+    if op == "-":
+        return sub_columns(w, da, db)
+    result: list[int] = []
+    for shift, d in enumerate(reversed(db)):
+        w.text(f"{a}*{d}" + (f" shift {shift}" if shift else "") + ": ")
+        partial = mul_digit(w, da, d) + [0] * shift
+        w.text(f" so {spaced(partial)}\n")
+        if shift:
+            w.text(f"{spaced(result)} + {spaced(partial)}: ")
+            partial = add_columns(w, result, partial)
+            w.text(f" so {spaced(partial)}\n")
+        result = partial
+    return strip_zeros(result)
+
+
+def _result_line(w: Writer, op: str, result: list[int]) -> None:
+    w.text(("" if op == "*" else "\n") + f"result {spaced(result)}\n")
+
+
+def _units_check(w: Writer, a: int, op: str, b: int) -> None:
+    ua, ub = a % 10, b % 10
+    units = (ua + ub) % 10 if op == "+" else (ua - ub) % 10 if op == "-" else (ua * ub) % 10
+    first = 10 + ua if op == "-" and ua < ub else ua
+    w.text(f"check units {first}{op}{ub}={value(first, op, ub)} ends {units} ok")
+
+
+def _mistake_step(a: int, op: str, b: int, rng: random.Random) -> int | None:
+    """A step whose silent mistake changes the result but not its units digit (the units check guards that one),
+    or None where no step does."""
+    right = value(a, op, b)
+    dry = Writer(None, 0.0)
+    compute(dry, a, op, b)
+    candidates = []
+    for k in range(dry.steps):
+        trial = Writer(random.Random(k), 0.0, mistake_at=k)
+        got = int("".join(map(str, compute(trial, a, op, b))))
+        if got != right and got % 10 == right % 10:
+            candidates.append(k)
+    return rng.choice(candidates) if candidates else None
+
+
+def _recheck(w: Writer, a: int, op: str, b: int, result: list[int]) -> bool:
+    """An independent recomputation of the written result; True when it agrees."""
+    r = int("".join(map(str, result)))
+    if op == "-":  # a - b = r is checked as r + b = a
+        w.text(f"\nrecheck {spaced(digits(r))} + {spaced(digits(b))}\n")
+        got = add_columns(w, digits(r), digits(b))
+        w.text(f"\nso {spaced(got)} against {spaced(digits(a))}")
+        return int("".join(map(str, got))) == a
+    w.text(f"\nrecheck {spaced(digits(b))} {op} {spaced(digits(a))}\n")
+    got = compute(w, b, op, a)
+    w.text(("" if op == "*" else "\n") + f"so {spaced(got)} against {spaced(result)}")
+    return got == result
+
+
+def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
+               effort: str | None = None) -> list[Span]:
+    """The thinking for `a op b` at a reasoning effort (None: the scratchpad of a model not told its effort)."""
+    if effort not in (None, *EFFORT_TRACES):
+        raise ValueError(f"effort must be one of {', '.join(EFFORT_TRACES)} or None, got {effort!r}")
+    mistake_at = None
+    if effort == "high" and rng is not None and rng.random() < HIGH_MISTAKE_RATE:
+        mistake_at = _mistake_step(a, op, b, rng)
+    w = Writer(rng, slip_rate, terse=effort == "low", mistake_at=mistake_at)
+    w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
+    result = compute(w, a, op, b)
+    _result_line(w, op, result)
+    if effort == "low":
+        return w.spans[:-1] + [Span(w.spans[-1].text.rstrip("\n"))]
+    _units_check(w, a, op, b)
+    if effort != "high":
+        return w.spans
+    if _recheck(w, a, op, b, result):
+        w.text(" ok")
+        return w.spans
+    w.mistake_at = None  # the redo is written without the mistake
+    w.text(" mismatch, redo\n")
+    result = compute(w, a, op, b)
+    _result_line(w, op, result)
+    w.spans[-1] = Span(w.spans[-1].text.rstrip("\n"))
+    return w.spans

@@ -1,0 +1,190 @@
+"""A reasoning effort stated in the prompt: per-effort arithmetic scratchpads, the system line, and the places that
+state it (training data, eval grid, ask, serve) only for models trained to read it."""
+
+import json
+import random
+
+import pytest
+
+from ponder.effort_prompt import effort_messages, stated_effort
+from ponder.model.checkpoint import PONDER_JSON, PonderMeta
+from ponder.tasks import LEVELS, get_task
+from ponder.tasks.arithmetic_pad import scratchpad
+from ponder.train.data import make_example, prompt_ids
+
+ARITH = get_task("arithmetic")
+
+
+def _text(problem, effort, seed=0, slip_rate=0.0):
+    spans = ARITH.trace_spans(problem, random.Random(seed), slip_rate, effort)
+    return spans, "".join(s.text for s in spans)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_more_effort_is_a_longer_scratchpad_that_still_ends_at_the_answer(level):
+    for p in ARITH.sample_many(0, level, 20):
+        lengths = []
+        for effort in ("low", "medium", "high"):
+            text = _text(p, effort, seed=1)[1]
+            assert "".join(text.split("result ")[-1].split("\n")[0].split()) == p.answer, (effort, text)
+            lengths.append(len(text))
+        assert lengths[0] < lengths[1] < lengths[2]
+        assert _text(p, "medium")[1] == _text(p, None)[1]  # medium is the scratchpad of a model told nothing
+
+
+def test_low_writes_results_without_their_steps_and_high_rechecks():
+    p = ARITH.sample_many(0, 5, 1)[0]
+    low, medium = _text(p, "low")[1], _text(p, "medium")[1]
+    assert "=" not in low and "check" not in low and "=" in medium
+    high = next(t for t in (_text(p, "high", seed=s)[1] for s in range(50)) if "mismatch" not in t)
+    assert f"recheck {' '.join(str(p.meta['b']))} * {' '.join(str(p.meta['a']))}" in high
+    assert high.endswith(" ok") and all(ARITH.check_steps(p, high))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_masked_first_pass_mistake_is_caught_by_the_recheck_and_redone(level):
+    seen = 0
+    for p in ARITH.sample_many(1, level, 40):
+        spans, text = _text(p, "high", seed=p.prompt)
+        if "mismatch" not in text:
+            continue
+        seen += 1
+        masked = [s for s in spans if not s.learn]
+        assert len(masked) == 1  # the mistake: shown in context, never learned
+        first, redone = text.split("result ")[1].split("\n")[0], text.split("result ")[-1]
+        assert "".join(redone.split()) == p.answer != "".join(first.split())
+        assert "".join(first.split())[-1] == p.answer[-1]  # the units digit, which the units check guards
+        assert text.endswith(redone) and " mismatch, redo\n" in text
+    assert seen >= 3  # about a fifth of high traces carry a mistake
+
+
+def test_an_unknown_effort_is_refused():
+    with pytest.raises(ValueError, match="effort"):
+        scratchpad(12, "+", 30, None, 0.0, "extreme")
+
+
+def test_countdown_thinks_the_same_at_every_effort():
+    task = get_task("countdown")
+    p = task.sample_many(0, 4, 1)[0]
+    texts = {"".join(s.text for s in task.trace_spans(p, random.Random(3), 0.0, e)) for e in (None, "low", "high")}
+    assert len(texts) == 1
+
+
+def test_the_effort_line_is_a_system_turn_merged_into_one_that_exists():
+    user = [{"role": "user", "content": "hi"}]
+    assert effort_messages(user, None) is user
+    assert effort_messages(user, "low") == [{"role": "system", "content": "Reasoning: low"}, *user]
+    merged = effort_messages([{"role": "system", "content": "Be brief."}, *user], "high")
+    assert merged[0] == {"role": "system", "content": "Reasoning: high\nBe brief."} and len(merged) == 2
+
+
+def test_the_effort_is_stated_only_to_models_that_read_it_and_never_for_none_or_a_budget():
+    assert stated_effort(True, "medium") == "medium"
+    assert stated_effort(False, "medium") is None
+    assert stated_effort(True, "none") is None
+    assert stated_effort(True, "high", budget=100) is None
+    assert stated_effort(True, "budget=40") is None
+
+
+def test_training_examples_state_the_effort_they_were_written_for(tokenizer):
+    p = ARITH.sample_many(0, 3, 1)[0]
+    ex = make_example(tokenizer, ARITH, p, random.Random(0), direct=False, slip_rate=0.0, effort="low")
+    text = tokenizer.decode(ex.input_ids)
+    assert "<|system|>Reasoning: low<|end|><|user|>" in text and "recheck" not in text
+    assert ex.input_ids[:len(prompt_ids(tokenizer, p.prompt, "low"))] == prompt_ids(tokenizer, p.prompt, "low")
+    plain = tokenizer.decode(make_example(tokenizer, ARITH, p, random.Random(0), False, 0.0).input_ids)
+    assert "<|system|>" not in plain
+
+
+def test_the_sft_pool_draws_every_effort_only_when_asked(tokenizer):
+    from ponder.train.sft import _meta, _pool_steps
+    from ponder.train.sft_config import SFTConfig
+
+    def lines(cfg):
+        found = set()
+        for step in _pool_steps(cfg, tokenizer, 0):
+            for rows in step:
+                for row in rows:
+                    for ex in row:
+                        text = tokenizer.decode(ex.input_ids)
+                        found.add(text.split("<|system|>")[1].split("<|end|>")[0] if "<|system|>" in text else "")
+        return found
+
+    base = dict(size="test", max_len=640, batch_tokens=2048, pool=96, tasks=("arithmetic",), seed=4)
+    assert lines(SFTConfig(**base)) == {""}
+    cfg = SFTConfig(**base, effort_prompts=True)
+    assert lines(cfg) == {"", "Reasoning: low", "Reasoning: medium", "Reasoning: high"}
+    assert "--effort-prompts" in cfg.command()
+    assert _meta(cfg, {}, False).effort_prompt and not _meta(SFTConfig(**base), {}, False).effort_prompt
+
+
+def _reads_effort(folder):
+    meta = json.loads((folder / PONDER_JSON).read_text())
+    (folder / PONDER_JSON).write_text(json.dumps({**meta, "effort_prompt": True}))
+    assert PonderMeta.load(folder).effort_prompt
+    return folder
+
+
+@pytest.fixture(scope="module")
+def effort_checkpoint(tmp_path_factory, make_checkpoint):
+    return _reads_effort(make_checkpoint(tmp_path_factory.mktemp("effort") / "tiny"))
+
+
+def _recording(monkeypatch, module):
+    seen = []
+
+    def record(model, tokenizer, prompts, params, **kw):
+        seen.append({tokenizer.decode(p).split("<|user|>")[0] for p in prompts})
+        return real(model, tokenizer, prompts, params, **kw)
+
+    real = module.generate
+    monkeypatch.setattr(module, "generate", record)
+    return seen
+
+
+def test_the_eval_grid_states_each_effort_and_nothing_for_none_or_budgets(effort_checkpoint, tiny_checkpoint,
+                                                                          tmp_path, monkeypatch, capsys):
+    import ponder.eval.grid as grid
+    from ponder.cli import main
+
+    seen = _recording(monkeypatch, grid)
+    argv = ["eval", "--tasks", "arithmetic", "--levels", "1", "--n", "2", "--efforts", "none,low,high",
+            "--budgets", "12", "--out", str(tmp_path / "ev"), "--json"]
+    assert main([*argv, "--model", str(effort_checkpoint)]) == 0
+    assert seen == [{"<|bos|>"}, {"<|bos|><|system|>Reasoning: low<|end|>"},
+                    {"<|bos|><|system|>Reasoning: high<|end|>"}, {"<|bos|>"}]
+    seen.clear()
+    assert main([*argv, "--model", str(tiny_checkpoint)]) == 0  # a model not trained to read it: plain prompts
+    assert seen == [{"<|bos|>"}] * 4
+    capsys.readouterr()
+
+
+def test_ask_states_the_effort_unless_a_budget_is_given(effort_checkpoint, monkeypatch):
+    import ponder.ask as ask_module
+
+    seen = _recording(monkeypatch, ask_module)
+    ask_module.ask("What is 2 + 3?", model=str(effort_checkpoint), effort="medium")
+    ask_module.ask("What is 2 + 3?", model=str(effort_checkpoint), effort="medium", budget=10)
+    assert seen == [{"<|bos|><|system|>Reasoning: medium<|end|>"}, {"<|bos|>"}]
+
+
+def test_serve_states_the_requested_effort(effort_checkpoint, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from ponder.serve.app import create_app
+    from ponder.serve.batcher import Batcher
+
+    seen = []
+    real_submit = Batcher.submit
+
+    def record(self, prompt, params):
+        seen.append(self.tokenizer.decode(prompt).split("<|user|>")[0])
+        return real_submit(self, prompt, params)
+
+    monkeypatch.setattr(Batcher, "submit", record)
+    with TestClient(create_app(str(effort_checkpoint))) as client:
+        body = {"model": "tiny", "messages": [{"role": "user", "content": "What is 2 + 3?"}]}
+        for extra in ({"reasoning_effort": "low"}, {"reasoning_effort": "minimal"}, {"thinking_budget": 5}, {}):
+            assert client.post("/v1/chat/completions", json={**body, **extra}).status_code == 200
+    assert seen == ["<|bos|><|system|>Reasoning: low<|end|>", "<|bos|><|system|>Reasoning: low<|end|>",
+                    "<|bos|>", "<|bos|><|system|>Reasoning: high<|end|>"]
