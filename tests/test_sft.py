@@ -100,7 +100,9 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
                                     {"level_weights": (1, 1)}, {"direct_frac": 2.0},
                                     {"short_rows": (700,)}, {"short_rows": (0,)}, {"countdown_guide": -0.1},
                                     {"unlikelihood": -1.0}, {"init": "no-such-model"},
-                                    {"catch_rate": 1.5}, {"countdown_flat": True, "countdown_prune": True}])
+                                    {"catch_rate": 1.5}, {"countdown_flat": True, "countdown_prune": True},
+                                    {"task_weights": (1.0,)}, {"task_weights": (0.0, 0.0)},
+                                    {"task_weights": (-1.0, 2.0)}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)
@@ -324,3 +326,16 @@ def test_init_from_a_checkpoint_of_the_other_tokenizer_kind_is_refused_with_the_
     with pytest.raises(ValueError, match="plain tokens: drop --space-prefixed"):
         run_sft(cfg, log=lambda m: None)
     assert not (tmp_path / "run").exists()
+
+
+def test_task_weights_skew_the_mix(tokenizer):
+    from ponder.train.sft import _pool_steps
+
+    def arithmetic_share(cfg):
+        examples = [ex for step in _pool_steps(cfg, tokenizer, 0) for rows in step for row in rows for ex in row]
+        return sum("What is" in tokenizer.decode(ex.input_ids) for ex in examples) / len(examples)
+
+    base = dict(size="test", max_len=640, batch_tokens=2048, pool=200, seed=2)
+    assert arithmetic_share(SFTConfig(**base, task_weights=(4.0, 1.0))) > 0.7
+    assert arithmetic_share(SFTConfig(**base, task_weights=(0.0, 1.0))) == 0
+    assert "--task-weights 4.0,1.0" in SFTConfig(**base, task_weights=(4.0, 1.0)).command()

@@ -51,6 +51,15 @@ def names(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
+def weights(text: str) -> tuple[float, ...]:
+    """Comma-separated non-negative numbers, not all zero."""
+    parse = number_in(0, float("inf"))
+    given = tuple(parse(t) for t in names(text))
+    if not given or sum(given) <= 0:
+        raise argparse.ArgumentTypeError(f"expected comma-separated weights, not all zero, got {text!r}")
+    return given
+
+
 def levels(text: str) -> tuple[int, ...]:
     return tuple(level(t) for t in names(text))
 

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tasks", type=names, default="arithmetic,countdown", help="comma list (default both)")
     ev.add_argument("--levels", type=levels, default="1,2,3,4,5", help="comma list of 1..5 (default all)")
     ev.add_argument("--efforts", type=names, default="none,low,medium,high",
-                    help="comma list of efforts, or '' for none (default none,low,medium,high)")
+                    help="comma list of efforts, or '' for none (default none,low,medium,high); a model trained "
+                         "to read its effort is told it (`Reasoning: low`), never a --budgets one")
     ev.add_argument("--budgets", type=budgets, default="", help="comma list of thinking budgets in tokens")
     ev.add_argument("--n", type=count, default=50, help="problems per task and level (default 50)")
     ev.add_argument("--samples", type=count, default=1,
@@ -108,7 +109,8 @@ def _generation_flags(p: argparse.ArgumentParser, default_model: str) -> None:
                    help=f"shipped model name or checkpoint folder (default {default_model})")
     p.add_argument("--effort", choices=EFFORTS, default="high",
                    help="how much to think: none answers at once; low/medium/high are thinking budgets stored in "
-                        "the model's ponder.json (default high)")
+                        "the model's ponder.json, and stated in the prompt (`Reasoning: high`) to a model trained "
+                        "to read it (default high)")
     p.add_argument("--budget", type=positive_int, help="thinking budget in tokens; overrides --effort")
     p.add_argument("--min-thinking", type=positive_int, default=0,
                    help="think at least this many tokens: an earlier </think> is replaced by 'Wait,' (default 0)")

@@ -22,6 +22,7 @@ from ponder.cli_args import (
     some_names,
     temperature,
     unit_float,
+    weights,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
                      help="a new model whose tokenizer has each number and word with its leading space as one "
                           "token (` 40`, ` vs`): examples cost 25-37%% fewer tokens (experimental; with --init, "
                           "give it again for a checkpoint trained with it)")
+    sft.add_argument("--task-weights", type=weights, default=None, metavar="W,W",
+                     help="sampling weights of arithmetic and countdown examples (default equal), e.g. 4,1 for a "
+                          "stage that teaches arithmetic something new while countdown keeps what it knows")
     sft.add_argument("--effort-prompts", action="store_true",
                      help="state a reasoning effort in the prompt (`Reasoning: low|medium|high`, a system line, or "
                           "none) with the task's trace for it: the model learns to think as long as asked; ponder "
@@ -261,7 +265,7 @@ def run_train(args: argparse.Namespace) -> int:
                     countdown_systematic=args.countdown_systematic,
                     countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat,
                     countdown_flat_four=args.countdown_flat_four, space_prefixed=args.space_prefixed,
-                    effort_prompts=args.effort_prompts, seed=args.seed,
+                    task_weights=args.task_weights, effort_prompts=args.effort_prompts, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     from ponder.train.sft import run_sft  # torch: after the settings are checked
 

@@ -72,7 +72,8 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
         own.setdefault(search.problem.task, []).append(search)
     examples: list[Example] = []
     while len(examples) < cfg.pool:
-        name = rng.choice(cfg.tasks)
+        # rng.choice when unweighted, so that the data of every earlier recipe stays as it was
+        name = rng.choice(cfg.tasks) if cfg.task_weights is None else rng.choices(cfg.tasks, cfg.task_weights)[0]
         if own.get(name) and rng.random() < cfg.own_share:
             ex = search_example(tokenizer, tasks[name], rng.choice(own[name]), rng, cfg.catch_rate)
             if ex is not None and len(ex.input_ids) <= cfg.max_len:

@@ -26,6 +26,9 @@ class SFTConfig:
     # 640 alone, measured: benchmarks/results/sft_throughput.json)
     short_rows: tuple[int, ...] = (64, 128, 192, 320, 448)
     tasks: tuple[str, ...] = ("arithmetic", "countdown")
+    # sampling weight of each of `tasks` (None: equal). A stage that teaches one task something new (arithmetic's
+    # per-effort scratchpads) gives it most examples while the other's traces keep what it knows.
+    task_weights: tuple[float, ...] | None = None
     level_weights: tuple[float, ...] = (1.0, 1.0, 1.5, 2.0, 2.5)  # sampling weight of levels 1..5
     direct_frac: float = 0.15  # share of examples in direct-answer form
     slip_rate: float = 0.04  # rate of deliberate (masked) slips per trace step
@@ -83,6 +86,9 @@ class SFTConfig:
             raise ValueError(f"unknown size {self.size!r}; known: {', '.join(MODEL_SIZES)}")
         for name in self.tasks:
             get_task(name)
+        if self.task_weights is not None and (len(self.task_weights) != len(self.tasks)
+                                              or min(self.task_weights) < 0 or sum(self.task_weights) <= 0):
+            raise ValueError(f"task_weights needs one non-negative weight per task ({len(self.tasks)}), not all zero")
         if self.steps < 1 or self.batch_tokens < self.max_len or self.max_len < 32:
             raise ValueError("need steps >= 1, max_len >= 32 and batch_tokens >= max_len")
         if not self.lr > 0:
