@@ -114,7 +114,7 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
     sft.add_argument("--effort-prompts", action="store_true",
                      help="state a reasoning effort in the prompt (`Reasoning: low|medium|high`, a system line, or "
                           "none) with the task's trace for it: the model learns to think as long as asked; ponder "
-                          "then states the effort in every prompt to it")
+                          "then states the effort in every prompt to it (experimental)")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
