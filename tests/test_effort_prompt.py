@@ -153,10 +153,15 @@ def test_the_eval_grid_states_each_effort_and_nothing_for_none_or_budgets(effort
     assert main([*argv, "--model", str(effort_checkpoint)]) == 0
     assert seen == [{"<|bos|>"}, {"<|bos|><|system|>Reasoning: low<|end|>"},
                     {"<|bos|><|system|>Reasoning: high<|end|>"}, {"<|bos|>"}]
+    rows = {r["effort"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert {e: r["stated_effort"] for e, r in rows.items()} == {"none": None, "low": "low", "high": "high",
+                                                                  "budget=12": None}
+    assert "low, high stated as `Reasoning: <effort>`" in (tmp_path / "ev" / "report.md").read_text()
     seen.clear()
     assert main([*argv, "--model", str(tiny_checkpoint)]) == 0  # a model not trained to read it: plain prompts
     assert seen == [{"<|bos|>"}] * 4
-    capsys.readouterr()
+    assert all(r["stated_effort"] is None for r in json.loads(capsys.readouterr().out)["results"])
+    assert "Reasoning" not in (tmp_path / "ev" / "report.md").read_text()
 
 
 def test_ask_states_the_effort_unless_a_budget_is_given(effort_checkpoint, monkeypatch):

@@ -33,6 +33,7 @@ class Row:
     pass_at: dict[str, float] = field(default_factory=dict)
     maj_at: dict[str, float] = field(default_factory=dict)
     min_thinking: int = 0  # an earlier `</think>` was replaced by `Wait,` until this many tokens (budget forcing)
+    stated_effort: str | None = None  # the effort the prompt stated (`Reasoning: high`; ponder.effort_prompt)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,7 +75,7 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
                 mine = [c for (lvl, _), c in zip(jobs, completions, strict=True) if lvl == level]
                 share = seconds * sum(len(c.token_ids) for c in mine) / total_tokens
                 row = replace(_row(task, level, label, budget, problems[level], mine, samples, share),
-                              min_thinking=floor)
+                              min_thinking=floor, stated_effort=stated)
                 rows.append(row)
                 if on_cell:
                     on_cell(row)

@@ -27,6 +27,10 @@ def markdown(doc: dict, command: str) -> str:
             vals = [cells.get((task, level, e)) for e in efforts]
             lines.append(f"| {task} | {level} | " + " | ".join(
                 "–" if v is None else f"{v['accuracy']:.0%} ({v['mean_thinking_tokens']:.0f})" for v in vals) + " |")
+    stated = [e for e in efforts if any(r.get("stated_effort") for r in rows if r["effort"] == e)]
+    if stated:
+        lines += ["", f"The model reads its effort from the prompt: {', '.join(stated)} stated as "
+                      "`Reasoning: <effort>`."]
     sampled = [r for r in rows if r.get("samples", 1) > 1]
     if sampled:
         lines += ["", "With several samples per problem:", "", "| task | level | effort | pass@k | maj@k |",
