@@ -198,7 +198,7 @@ def main() -> int:
         shown = {k: v for k, v in row.items() if k not in ("level", "steps_by_kind", "pair_slips")}
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
-           "effort_prompt": stated_effort(model[2].effort_prompt, args.effort),
+           "stated_effort": stated_effort(model[2].effort_prompt, args.effort),
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     if args.against:
         doc["against"] = args.against

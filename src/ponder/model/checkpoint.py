@@ -37,7 +37,7 @@ class PonderMeta:
     recipe: dict[str, Any] = field(default_factory=dict)
     parent: str | None = None
     eval: dict[str, Any] = field(default_factory=dict)
-    # Trained to read its reasoning effort from the prompt (`Reasoning: high`, ponder.train.data.effort_messages):
+    # Trained to read its reasoning effort from the prompt (`Reasoning: high`, ponder.effort_prompt):
     # ponder then states the effort it asks for (not for `none` or an explicit budget, which keep the plain prompt).
     effort_prompt: bool = False
 

@@ -5,8 +5,8 @@ product plus carry), because a tiny model cannot compute a multi-digit result in
 (shared/notes/countdown-feasibility.md). Long multiplication writes one partial product per digit of the
 multiplier (shifted by appended zeros) and adds them up two at a time.
 
-A model told its effort (the `Reasoning: low|medium|high` system line of ponder.train.data.prompt_ids, the
-gpt-oss convention) learns a scratchpad per effort, so that more effort is more thinking and fewer mistakes:
+A model told its effort (the `Reasoning: low|medium|high` system line of ponder.effort_prompt, the gpt-oss
+convention) learns a scratchpad per effort, so that more effort is more thinking and fewer mistakes:
 - `low` writes each step's result without its left-hand side (`12 13 33`, not `3*4+0=12 3*4+1=13 8*4+1=33`): the
   model does the digit lookup and the carry in its head; about half the tokens, and more mistakes.
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step.
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import random
 
+from ponder.effort_prompt import PROMPT_EFFORTS
 from ponder.tasks.base import Span
 
-EFFORT_TRACES = ("low", "medium", "high")
 # Share of high-effort traces whose first pass carries a silent mistake that the recomputation then catches.
 HIGH_MISTAKE_RATE = 0.2
 
@@ -41,6 +41,10 @@ def strip_zeros(ds: list[int]) -> list[int]:
     while i < len(ds) - 1 and ds[i] == 0:
         i += 1
     return ds[i:]
+
+
+def number(ds: list[int]) -> int:
+    return int("".join(map(str, ds)))
 
 
 def value(a: int, op: str, b: int) -> int:
@@ -153,15 +157,15 @@ def compute(w: Writer, a: int, op: str, b: int) -> list[int]:
     return strip_zeros(result)
 
 
-def _result_line(w: Writer, op: str, result: list[int]) -> None:
-    w.text(("" if op == "*" else "\n") + f"result {spaced(result)}\n")
+def _result_line(w: Writer, op: str, result: list[int], end: str = "\n") -> None:
+    """`end=""` where the result line ends the thinking."""
+    w.text(("" if op == "*" else "\n") + f"result {spaced(result)}{end}")
 
 
 def _units_check(w: Writer, a: int, op: str, b: int) -> None:
     ua, ub = a % 10, b % 10
-    units = (ua + ub) % 10 if op == "+" else (ua - ub) % 10 if op == "-" else (ua * ub) % 10
     first = 10 + ua if op == "-" and ua < ub else ua
-    w.text(f"check units {first}{op}{ub}={value(first, op, ub)} ends {units} ok")
+    w.text(f"check units {first}{op}{ub}={value(first, op, ub)} ends {value(ua, op, ub) % 10} ok")
 
 
 def _mistake_step(a: int, op: str, b: int, rng: random.Random) -> int | None:
@@ -173,7 +177,7 @@ def _mistake_step(a: int, op: str, b: int, rng: random.Random) -> int | None:
     candidates = []
     for k in range(dry.steps):
         trial = Writer(random.Random(k), 0.0, mistake_at=k)
-        got = int("".join(map(str, compute(trial, a, op, b))))
+        got = number(compute(trial, a, op, b))
         if got != right and got % 10 == right % 10:
             candidates.append(k)
     return rng.choice(candidates) if candidates else None
@@ -181,12 +185,11 @@ def _mistake_step(a: int, op: str, b: int, rng: random.Random) -> int | None:
 
 def _recheck(w: Writer, a: int, op: str, b: int, result: list[int]) -> bool:
     """An independent recomputation of the written result; True when it agrees."""
-    r = int("".join(map(str, result)))
     if op == "-":  # a - b = r is checked as r + b = a
-        w.text(f"\nrecheck {spaced(digits(r))} + {spaced(digits(b))}\n")
-        got = add_columns(w, digits(r), digits(b))
+        w.text(f"\nrecheck {spaced(result)} + {spaced(digits(b))}\n")
+        got = add_columns(w, result, digits(b))
         w.text(f"\nso {spaced(got)} against {spaced(digits(a))}")
-        return int("".join(map(str, got))) == a
+        return number(got) == a
     w.text(f"\nrecheck {spaced(digits(b))} {op} {spaced(digits(a))}\n")
     got = compute(w, b, op, a)
     w.text(("" if op == "*" else "\n") + f"so {spaced(got)} against {spaced(result)}")
@@ -196,17 +199,17 @@ def _recheck(w: Writer, a: int, op: str, b: int, result: list[int]) -> bool:
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
                effort: str | None = None) -> list[Span]:
     """The thinking for `a op b` at a reasoning effort (None: the scratchpad of a model not told its effort)."""
-    if effort not in (None, *EFFORT_TRACES):
-        raise ValueError(f"effort must be one of {', '.join(EFFORT_TRACES)} or None, got {effort!r}")
+    if effort not in (None, *PROMPT_EFFORTS):
+        raise ValueError(f"effort must be one of {', '.join(PROMPT_EFFORTS)} or None, got {effort!r}")
     mistake_at = None
     if effort == "high" and rng is not None and rng.random() < HIGH_MISTAKE_RATE:
         mistake_at = _mistake_step(a, op, b, rng)
     w = Writer(rng, slip_rate, terse=effort == "low", mistake_at=mistake_at)
     w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
     result = compute(w, a, op, b)
-    _result_line(w, op, result)
+    _result_line(w, op, result, end="" if effort == "low" else "\n")
     if effort == "low":
-        return w.spans[:-1] + [Span(w.spans[-1].text.rstrip("\n"))]
+        return w.spans
     _units_check(w, a, op, b)
     if effort != "high":
         return w.spans
@@ -215,7 +218,5 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
         return w.spans
     w.mistake_at = None  # the redo is written without the mistake
     w.text(" mismatch, redo\n")
-    result = compute(w, a, op, b)
-    _result_line(w, op, result)
-    w.spans[-1] = Span(w.spans[-1].text.rstrip("\n"))
+    _result_line(w, op, compute(w, a, op, b), end="")
     return w.spans
