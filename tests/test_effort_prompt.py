@@ -32,30 +32,48 @@ def test_more_effort_is_a_longer_scratchpad_that_still_ends_at_the_answer(level)
         assert _text(p, "medium")[1] == _text(p, None)[1]  # medium is the scratchpad of a model told nothing
 
 
-def test_low_writes_results_without_their_steps_and_high_rechecks():
+def test_low_stops_at_the_result_and_high_checks_with_the_operands_swapped():
     p = ARITH.sample_many(0, 5, 1)[0]
     low, medium = _text(p, "low")[1], _text(p, "medium")[1]
-    assert "=" not in low and "check" not in low and "=" in medium
-    high = next(t for t in (_text(p, "high", seed=s)[1] for s in range(50)) if "mismatch" not in t)
-    assert f"recheck {' '.join(str(p.meta['b']))} * {' '.join(str(p.meta['a']))}" in high
-    assert high.endswith(" ok") and all(ARITH.check_steps(p, high))
+    assert medium.startswith(low) and "check" not in low and "check units" in medium
+    high = next(t for t in (_text(p, "high", seed=s)[1] for s in range(50)) if " no\n" not in t)
+    assert high.startswith(medium)
+    assert f"\ncheck {' '.join(str(p.meta['b']))} * {' '.join(str(p.meta['a']))}\n" in high
+    answer = " ".join(p.answer)
+    assert high.endswith(f"so {answer} vs result {answer} ok\nresult {answer}") and all(ARITH.check_steps(p, high))
+
+
+def test_a_difference_is_checked_by_adding_it_back_and_the_trace_ends_at_the_difference():
+    p = next(q for q in ARITH.sample_many(2, 2, 40) if q.meta["op"] == "-")
+    a, b = (" ".join(str(p.meta[k])) for k in "ab")
+    high = next(t for t in (_text(p, "high", seed=s)[1] for s in range(50)) if " no\n" not in t)
+    assert f"\ncheck {' '.join(p.answer)} + {b} to {a}\n" in high
+    assert high.endswith(f"so {a} vs {a} ok\nresult {' '.join(p.answer)}")
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_a_masked_first_pass_mistake_is_caught_by_the_recheck_and_redone(level):
-    seen = 0
-    for p in ARITH.sample_many(1, level, 40):
+def test_a_masked_mistake_in_either_pass_makes_the_check_disagree_and_the_redo_is_the_answer(level):
+    in_first = in_check = 0
+    for p in ARITH.sample_many(1, level, 60):
         spans, text = _text(p, "high", seed=p.prompt)
-        if "mismatch" not in text:
-            continue
-        seen += 1
         masked = [s for s in spans if not s.learn]
+        if " no\n" not in text:
+            assert not masked and text.endswith(" ok\nresult " + " ".join(p.answer))
+            continue
         assert len(masked) == 1  # the mistake: shown in context, never learned
         first, redone = text.split("result ")[1].split("\n")[0], text.split("result ")[-1]
-        assert "".join(redone.split()) == p.answer != "".join(first.split())
-        assert "".join(first.split())[-1] == p.answer[-1]  # the units digit, which the units check guards
-        assert text.endswith(redone) and " mismatch, redo\n" in text
-    assert seen >= 3  # about a fifth of high traces carry a mistake
+        assert "".join(redone.split()) == p.answer and text.endswith(redone)
+        compared = text.split("\nso ")[-1].split(" no\n")[0]  # `G vs [result] R`: the two differ
+        got, against = compared.split(" vs ")
+        assert got != against.removeprefix("result ")
+        if "".join(first.split()) == p.answer:  # the check went wrong
+            in_check += 1
+            at = len("".join(s.text for s in spans[:spans.index(masked[0])]))
+            assert text.index("check units") < at
+        else:
+            in_first += 1
+            assert "".join(first.split())[-1] == p.answer[-1]  # the units digit, which the units check guards
+    assert in_first >= 3 and in_check >= 3  # about a fifth of high traces each
 
 
 def test_an_unknown_effort_is_refused():
@@ -90,7 +108,7 @@ def test_training_examples_state_the_effort_they_were_written_for(tokenizer):
     p = ARITH.sample_many(0, 3, 1)[0]
     ex = make_example(tokenizer, ARITH, p, random.Random(0), direct=False, slip_rate=0.0, effort="low")
     text = tokenizer.decode(ex.input_ids)
-    assert "<|system|>Reasoning: low<|end|><|user|>" in text and "recheck" not in text
+    assert "<|system|>Reasoning: low<|end|><|user|>" in text and "check" not in text
     assert ex.input_ids[:len(prompt_ids(tokenizer, p.prompt, "low"))] == prompt_ids(tokenizer, p.prompt, "low")
     plain = tokenizer.decode(make_example(tokenizer, ARITH, p, random.Random(0), False, 0.0).input_ids)
     assert "<|system|>" not in plain

@@ -6,15 +6,19 @@ product plus carry), because a tiny model cannot compute a multi-digit result in
 multiplier (shifted by appended zeros) and adds them up two at a time.
 
 A model told its effort (the `Reasoning: low|medium|high` system line of ponder.effort_prompt, the gpt-oss
-convention) learns a scratchpad per effort, so that more effort is more thinking and fewer mistakes:
-- `low` writes each step's result without its left-hand side (`12 13 33`, not `3*4+0=12 3*4+1=13 8*4+1=33`): the
-  model does the digit lookup and the carry in its head; about half the tokens, and more mistakes.
-- `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step.
-- `high` adds an independent recomputation after the scratchpad (the operands swapped; a difference rechecked by
-  adding it back) and compares. Some high traces contain a silent mistake in the first pass (masked, so never
-  learned): the recomputation then disagrees and the trace redoes the first computation (`mismatch, redo`), which
-  is where checking pays for its tokens. The mistake is never in the units digit, which the units check above
-  already guards.
+convention) learns a scratchpad per effort, so that more effort is more checking. Every effort writes only steps the
+model can do (the twelfth stage's `low` wrote step results without their left-hand sides, `12 13 33`, and solved
+nothing from level 2 up: the model cannot do the lookup and the carry in its head):
+- `low` works the problem and stops at the result line.
+- `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) adds the units check.
+- `high` then checks the whole result by an independent computation: the operands swapped (`check 3 * 4 1 7`), a
+  difference added back (`check 4 0 2 + 3 7 7 to 7 6 9`), and compares, naming what it compares with
+  (`so 1 2 5 1 vs result 1 2 5 1 ok`). On `no` it redoes the first computation and takes that result. Every high
+  trace ends by restating the result it answers (`result ...`), so the answer is copied from the result by name,
+  never from the nearest number (the twelfth stage's model answered the minuend, the last number its check wrote).
+  Some high traces carry a silent mistake (masked, so never learned) in the first pass, and as many in the check:
+  a verdict that always said `ok`, or that copied one value into the other, would then be wrong, so the model must
+  compare both. The mistake is never in the first pass's units digit, which the units check guards.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import random
 from ponder.effort_prompt import PROMPT_EFFORTS
 from ponder.tasks.base import Span
 
-# Share of high-effort traces whose first pass carries a silent mistake that the recomputation then catches.
-HIGH_MISTAKE_RATE = 0.2
+# Shares of high-effort traces whose first pass, or whose check, carries a silent mistake (the check then disagrees).
+FIRST_PASS_MISTAKE_RATE = 0.2
+CHECK_MISTAKE_RATE = 0.2
 
 
 def digits(n: int) -> list[int]:
@@ -53,16 +58,13 @@ def value(a: int, op: str, b: int) -> int:
 
 class Writer:
     """Collects spans. `slip_rate`: masked slips followed by a learnable fix (`lhs=wrong Wait, lhs=right`).
-    `terse`: steps written as their result alone (the low-effort scratchpad). `mistake_at`: the index of the step
-    written wrong without a fix (masked); the computation then carries on from the wrong value, as a real
-    mistake would."""
+    `mistake_at`: the index of the step written wrong without a fix (masked); the computation then carries on from
+    the wrong value, as a real mistake would."""
 
-    def __init__(self, rng: random.Random | None, slip_rate: float, terse: bool = False,
-                 mistake_at: int | None = None):
+    def __init__(self, rng: random.Random | None, slip_rate: float, mistake_at: int | None = None):
         self.spans: list[Span] = []
         self.rng = rng
-        self.slip_rate = slip_rate if rng is not None and not terse else 0.0
-        self.terse = terse
+        self.slip_rate = slip_rate if rng is not None else 0.0
         self.mistake_at = mistake_at
         self.steps = 0
 
@@ -74,12 +76,9 @@ class Writer:
         index, self.steps = self.steps, self.steps + 1
         if index == self.mistake_at:
             wrong = result + (1 if result <= 0 else self.rng.choice([-1, 1]))
-            self.spans.append(Span("" if self.terse else f"{lhs}="))
+            self.spans.append(Span(f"{lhs}="))
             self.spans.append(Span(str(wrong), learn=False))
             return wrong
-        if self.terse:
-            self.spans.append(Span(str(result)))
-            return result
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
             if wrong >= 0 and wrong != result:
@@ -168,32 +167,48 @@ def _units_check(w: Writer, a: int, op: str, b: int) -> None:
     w.text(f"check units {first}{op}{ub}={value(first, op, ub)} ends {value(ua, op, ub) % 10} ok")
 
 
-def _mistake_step(a: int, op: str, b: int, rng: random.Random) -> int | None:
-    """A step whose silent mistake changes the result but not its units digit (the units check guards that one),
-    or None where no step does."""
-    right = value(a, op, b)
-    dry = Writer(None, 0.0)
-    compute(dry, a, op, b)
-    candidates = []
-    for k in range(dry.steps):
-        trial = Writer(random.Random(k), 0.0, mistake_at=k)
-        got = number(compute(trial, a, op, b))
-        if got != right and got % 10 == right % 10:
-            candidates.append(k)
-    return rng.choice(candidates) if candidates else None
-
-
-def _recheck(w: Writer, a: int, op: str, b: int, result: list[int]) -> bool:
-    """An independent recomputation of the written result; True when it agrees."""
+def _check(w: Writer, a: int, op: str, b: int, result: list[int]) -> bool:
+    """Check the written result by an independent computation; True when it agrees. The line comparing the two
+    names what the check is compared with (`vs result ...`, or the first operand for a difference)."""
     if op == "-":  # a - b = r is checked as r + b = a
-        w.text(f"\nrecheck {spaced(result)} + {spaced(digits(b))}\n")
+        w.text(f"\ncheck {spaced(result)} + {spaced(digits(b))} to {spaced(digits(a))}\n")
         got = add_columns(w, result, digits(b))
-        w.text(f"\nso {spaced(got)} against {spaced(digits(a))}")
+        w.text(f"\nso {spaced(got)} vs {spaced(digits(a))}")
         return number(got) == a
-    w.text(f"\nrecheck {spaced(digits(b))} {op} {spaced(digits(a))}\n")
+    w.text(f"\ncheck {spaced(digits(b))} {op} {spaced(digits(a))}\n")
     got = compute(w, b, op, a)
-    w.text(("" if op == "*" else "\n") + f"so {spaced(got)} against {spaced(result)}")
+    w.text(("" if op == "*" else "\n") + f"so {spaced(got)} vs result {spaced(result)}")
     return got == result
+
+
+def _steps_whose_mistake_shows(run, keep_units: bool) -> list[int]:
+    """The steps of `run(writer) -> int` whose silent mistake changes what it returns (and, with `keep_units`, not
+    its units digit)."""
+    dry = Writer(None, 0.0)
+    right = run(dry)
+    shown = []
+    for k in range(dry.steps):
+        got = run(Writer(random.Random(k), 0.0, mistake_at=k))
+        if got != right and (not keep_units or got % 10 == right % 10):
+            shown.append(k)
+    return shown
+
+
+def _high_mistake(a: int, op: str, b: int, rng: random.Random) -> int | None:
+    """The step (counted over the whole trace) of a high trace's silent mistake, or None for a trace without one."""
+    draw = rng.random()
+    if draw >= FIRST_PASS_MISTAKE_RATE + CHECK_MISTAKE_RATE:
+        return None
+    first_pass = lambda w: number(compute(w, a, op, b))  # noqa: E731
+    if draw < FIRST_PASS_MISTAKE_RATE:
+        steps = _steps_whose_mistake_shows(first_pass, keep_units=True)
+        return rng.choice(steps) if steps else None
+    dry = Writer(None, 0.0)
+    result = compute(dry, a, op, b)
+    check = (lambda w: number(add_columns(w, result, digits(b)))) if op == "-" else \
+        (lambda w: number(compute(w, b, op, a)))
+    steps = _steps_whose_mistake_shows(check, keep_units=False)
+    return dry.steps + rng.choice(steps) if steps else None
 
 
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
@@ -201,10 +216,9 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
     """The thinking for `a op b` at a reasoning effort (None: the scratchpad of a model not told its effort)."""
     if effort not in (None, *PROMPT_EFFORTS):
         raise ValueError(f"effort must be one of {', '.join(PROMPT_EFFORTS)} or None, got {effort!r}")
-    mistake_at = None
-    if effort == "high" and rng is not None and rng.random() < HIGH_MISTAKE_RATE:
-        mistake_at = _mistake_step(a, op, b, rng)
-    w = Writer(rng, slip_rate, terse=effort == "low", mistake_at=mistake_at)
+    w = Writer(rng, slip_rate)
+    if effort == "high" and rng is not None:
+        w.mistake_at = _high_mistake(a, op, b, rng)
     w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
     result = compute(w, a, op, b)
     _result_line(w, op, result, end="" if effort == "low" else "\n")
@@ -213,10 +227,10 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
     _units_check(w, a, op, b)
     if effort != "high":
         return w.spans
-    if _recheck(w, a, op, b, result):
-        w.text(" ok")
+    if _check(w, a, op, b, result):
+        w.text(f" ok\nresult {spaced(result)}")
         return w.spans
     w.mistake_at = None  # the redo is written without the mistake
-    w.text(" mismatch, redo\n")
+    w.text(" no\n")
     _result_line(w, op, compute(w, a, op, b), end="")
     return w.spans
