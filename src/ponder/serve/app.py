@@ -100,7 +100,7 @@ def create_app(model: str, api_key: str | None = None, max_batch: int = 32, serv
                     for m in req.messages]
         if messages[-1]["role"] != "user":
             raise APIError(400, "the last message must be the user's", param="messages")
-        # `minimal` thinks at a quarter of `low`'s budget: the model is told `low`, its tersest effort
+        # `minimal` thinks at a quarter of `low`'s budget: the model is told `low`, its shortest effort
         said = "low" if effort == "minimal" else effort
         messages = effort_messages(messages, stated_effort(meta.effort_prompt, said, req.thinking_budget))
         prompt = list(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
