@@ -32,48 +32,47 @@ def test_more_effort_is_a_longer_scratchpad_that_still_ends_at_the_answer(level)
         assert _text(p, "medium")[1] == _text(p, None)[1]  # medium is the scratchpad of a model told nothing
 
 
-def test_low_stops_at_the_result_and_high_checks_with_the_operands_swapped():
-    p = ARITH.sample_many(0, 5, 1)[0]
-    low, medium = _text(p, "low")[1], _text(p, "medium")[1]
-    assert medium.startswith(low) and "check" not in low and "check units" in medium
-    high = next(t for t in (_text(p, "high", seed=s)[1] for s in range(50)) if " no\n" not in t)
-    assert high.startswith(medium)
-    assert f"\ncheck {' '.join(str(p.meta['b']))} * {' '.join(str(p.meta['a']))}\n" in high
-    answer = " ".join(p.answer)
-    assert high.endswith(f"so {answer} vs result {answer} ok\nresult {answer}") and all(ARITH.check_steps(p, high))
+def test_the_efforts_part_at_the_first_step_and_end_alike():
+    p = ARITH.sample_many(0, 3, 1)[0]  # a three-digit number times a digit: the units step carries nothing in
+    low, medium, high = (_text(p, e, seed=3)[1] for e in ("low", "medium", "high"))
+    header = medium.split("\n")[0] + "\n"
+    units = p.meta["a"] % 10
+    d = p.meta["b"]
+    first = f"{units}*{d}"
+    assert low.startswith(f"{header}{p.meta['a']}*{d}: {first}=")  # the zero carry left out
+    assert medium.startswith(f"{header}{p.meta['a']}*{d}: {first}+0=")
+    assert high.startswith(f"{header}{p.meta['a']}*{d}: {first}+0={units * d} {d}*{units}+0={units * d} ")
+    tail = medium[medium.index("result "):]
+    assert low.endswith(tail) and high.endswith(tail)  # the answer is read off the same ending at every effort
+    assert all(ARITH.check_steps(p, high))
 
 
-def test_a_difference_is_checked_by_adding_it_back_and_the_trace_ends_at_the_difference():
-    p = next(q for q in ARITH.sample_many(2, 2, 40) if q.meta["op"] == "-")
-    a, b = (" ".join(str(p.meta[k])) for k in "ab")
-    high = next(t for t in (_text(p, "high", seed=s)[1] for s in range(50)) if " no\n" not in t)
-    assert f"\ncheck {' '.join(p.answer)} + {b} to {a}\n" in high
-    assert high.endswith(f"so {a} vs {a} ok\nresult {' '.join(p.answer)}")
+@pytest.mark.parametrize(("lhs", "other"), [("7*3+0", "3*7+0"), ("5+6+1", "6+5+1"), ("7-3-1", "7-1-3")])
+def test_a_high_step_is_checked_in_another_order(lhs, other):
+    from ponder.tasks.arithmetic_pad import Writer
+
+    w = Writer(None, 0.0, "high")
+    w.step(lhs, eval(lhs))
+    assert "".join(s.text for s in w.spans) == f"{lhs}={eval(lhs)} {other}={eval(lhs)} ok"
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_a_masked_mistake_in_either_pass_makes_the_check_disagree_and_the_redo_is_the_answer(level):
-    in_first = in_check = 0
-    for p in ARITH.sample_many(1, level, 60):
+def test_a_masked_mistake_in_a_step_or_its_check_makes_the_verdict_no_and_the_step_is_written_again(level):
+    seen = {"step": 0, "check": 0}
+    for p in ARITH.sample_many(1, level, 30):
         spans, text = _text(p, "high", seed=p.prompt)
-        masked = [s for s in spans if not s.learn]
-        if " no\n" not in text:
-            assert not masked and text.endswith(" ok\nresult " + " ".join(p.answer))
-            continue
-        assert len(masked) == 1  # the mistake: shown in context, never learned
-        first, redone = text.split("result ")[1].split("\n")[0], text.split("result ")[-1]
-        assert "".join(redone.split()) == p.answer and text.endswith(redone)
-        compared = text.split("\nso ")[-1].split(" no\n")[0]  # `G vs [result] R`: the two differ
-        got, against = compared.split(" vs ")
-        assert got != against.removeprefix("result ")
-        if "".join(first.split()) == p.answer:  # the check went wrong
-            in_check += 1
-            at = len("".join(s.text for s in spans[:spans.index(masked[0])]))
-            assert text.index("check units") < at
-        else:
-            in_first += 1
-            assert "".join(first.split())[-1] == p.answer[-1]  # the units digit, which the units check guards
-    assert in_first >= 3 and in_check >= 3  # about a fifth of high traces each
+        assert text.count(" no ") == sum(not s.learn for s in spans)  # every mistake caught, nothing else
+        for i, s in enumerate(spans):
+            if s.learn:
+                continue
+            before, after = spans[i - 1].text, spans[i + 1].text
+            # `lhs=` [wrong] ` other=right no lhs=right`, or `lhs=right other=` [wrong] ` no lhs=right`
+            kind = "step" if not before.startswith(" ") else "check"
+            seen[kind] += 1
+            lhs = (before if kind == "step" else spans[i - 2].text.split("=")[0]).strip().rstrip("=")
+            right = eval(lhs)
+            assert int(s.text) != right and after.endswith(f" no {lhs}={right}")
+    assert seen["step"] >= 3 and seen["check"] >= 3  # about one step in twenty each
 
 
 def test_an_unknown_effort_is_refused():
@@ -108,7 +107,7 @@ def test_training_examples_state_the_effort_they_were_written_for(tokenizer):
     p = ARITH.sample_many(0, 3, 1)[0]
     ex = make_example(tokenizer, ARITH, p, random.Random(0), direct=False, slip_rate=0.0, effort="low")
     text = tokenizer.decode(ex.input_ids)
-    assert "<|system|>Reasoning: low<|end|><|user|>" in text and "check" not in text
+    assert "<|system|>Reasoning: low<|end|><|user|>" in text and "*7=56 " in text
     assert ex.input_ids[:len(prompt_ids(tokenizer, p.prompt, "low"))] == prompt_ids(tokenizer, p.prompt, "low")
     plain = tokenizer.decode(make_example(tokenizer, ARITH, p, random.Random(0), False, 0.0).input_ids)
     assert "<|system|>" not in plain

@@ -6,19 +6,19 @@ product plus carry), because a tiny model cannot compute a multi-digit result in
 multiplier (shifted by appended zeros) and adds them up two at a time.
 
 A model told its effort (the `Reasoning: low|medium|high` system line of ponder.effort_prompt, the gpt-oss
-convention) learns a scratchpad per effort, so that more effort is more checking. Every effort writes only steps the
-model can do (the twelfth stage's `low` wrote step results without their left-hand sides, `12 13 33`, and solved
-nothing from level 2 up: the model cannot do the lookup and the carry in its head):
-- `low` works the problem and stops at the result line.
-- `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) adds the units check.
-- `high` then checks the whole result by an independent computation: the operands swapped (`check 3 * 4 1 7`), a
-  difference added back (`check 4 0 2 + 3 7 7 to 7 6 9`), and compares, naming what it compares with
-  (`so 1 2 5 1 vs result 1 2 5 1 ok`). On `no` it redoes the first computation and takes that result. Every high
-  trace ends by restating the result it answers (`result ...`), so the answer is copied from the result by name,
-  never from the nearest number (the twelfth stage's model answered the minuend, the last number its check wrote).
-  Some high traces carry a silent mistake (masked, so never learned) in the first pass, and as many in the check:
-  a verdict that always said `ok`, or that copied one value into the other, would then be wrong, so the model must
-  compare both. The mistake is never in the first pass's units digit, which the units check guards.
+convention) learns a scratchpad per effort. The three differ from their first step on and all the way through, so
+that the model reads its effort where the line is close and every later step can copy the format of the steps
+before it, and they all end as the plain scratchpad does (the result line, then the units check), where the model
+already knows to copy its answer. Every effort writes only steps the model can do (measured in
+benchmarks/results/experiments/countdown_trace_redesigns.md: §14's `low`, step results without their steps, was
+mental arithmetic this model cannot do; §15's efforts, which parted only after the result line, were hardly read,
+and its whole-result check had to copy operands and a result from hundreds of tokens back):
+- `low` leaves out a zero carry or borrow (`7*3=21`, not `7*3+0=21`): the same facts in fewer tokens.
+- `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
+- `high` checks every step as soon as it is written, by computing it in another order (`7*3+0=21 3*7+0=21 ok`;
+  a difference takes its borrow first, `7-3-1=3 7-1-3=3 ok`), so a verdict compares two values a few tokens apart.
+  Some steps carry a silent mistake (masked, never learned) in their first value and as many in their check; the
+  verdict is then `no` and the step is written again, right.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import random
 from ponder.effort_prompt import PROMPT_EFFORTS
 from ponder.tasks.base import Span
 
-# Shares of high-effort traces whose first pass, or whose check, carries a silent mistake (the check then disagrees).
-FIRST_PASS_MISTAKE_RATE = 0.2
-CHECK_MISTAKE_RATE = 0.2
+# Shares of high-effort steps whose first value, or whose check, carries a silent mistake (the check then disagrees).
+STEP_MISTAKE_RATE = 0.05
+CHECK_MISTAKE_RATE = 0.05
 
 
 def digits(n: int) -> list[int]:
@@ -48,46 +48,67 @@ def strip_zeros(ds: list[int]) -> list[int]:
     return ds[i:]
 
 
-def number(ds: list[int]) -> int:
-    return int("".join(map(str, ds)))
-
-
 def value(a: int, op: str, b: int) -> int:
     return a + b if op == "+" else a - b if op == "-" else a * b
 
 
-class Writer:
-    """Collects spans. `slip_rate`: masked slips followed by a learnable fix (`lhs=wrong Wait, lhs=right`).
-    `mistake_at`: the index of the step written wrong without a fix (masked); the computation then carries on from
-    the wrong value, as a real mistake would."""
+def _other_order(lhs: str) -> str:
+    """A step computed in another order: `x+y+c` as `y+x+c`, `x*d+c` as `d*x+c`, `x-y-b` as `x-b-y`."""
+    x, op, y, op2, c = lhs  # every part is one character: digits, and a carry or borrow of 0-9
+    if op == "-":
+        return f"{x}-{c}-{y}"
+    return f"{y}{op}{x}{op2}{c}"
 
-    def __init__(self, rng: random.Random | None, slip_rate: float, mistake_at: int | None = None):
+
+class Writer:
+    """Collects spans, one step at a time, in the form of an effort (see the module docstring). `slip_rate`: masked
+    slips followed by a learnable fix (`lhs=wrong Wait, lhs=right`)."""
+
+    def __init__(self, rng: random.Random | None, slip_rate: float, effort: str | None = None):
         self.spans: list[Span] = []
         self.rng = rng
         self.slip_rate = slip_rate if rng is not None else 0.0
-        self.mistake_at = mistake_at
-        self.steps = 0
+        self.effort = effort
 
     def text(self, s: str) -> None:
         self.spans.append(Span(s))
 
     def step(self, lhs: str, result: int) -> int:
-        """Write one step and return the value written (which the computation goes on from)."""
-        index, self.steps = self.steps, self.steps + 1
-        if index == self.mistake_at:
-            wrong = result + (1 if result <= 0 else self.rng.choice([-1, 1]))
-            self.spans.append(Span(f"{lhs}="))
-            self.spans.append(Span(str(wrong), learn=False))
-            return wrong
+        """Write one step `x op y op c` (one digit each, c the carry or borrow) and return its value."""
+        if self.effort == "low" and lhs.endswith(("+0", "-0")):
+            lhs = lhs[:-2]
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
             if wrong >= 0 and wrong != result:
                 self.spans.append(Span(f"{lhs}="))
                 self.spans.append(Span(str(wrong), learn=False))
                 self.spans.append(Span(f" Wait, {lhs}={result}"))
+                self._check(lhs, result)
                 return result
+        if self.effort == "high" and self.rng is not None and self.rng.random() < STEP_MISTAKE_RATE:
+            self.spans.append(Span(f"{lhs}="))
+            self.spans.append(Span(str(self._wrong(result)), learn=False))
+            self.spans.append(Span(f" {_other_order(lhs)}={result} no {lhs}={result}"))
+            return result
         self.spans.append(Span(f"{lhs}={result}"))
+        self._check(lhs, result)
         return result
+
+    def _wrong(self, result: int) -> int:
+        return result + (1 if result <= 0 else self.rng.choice([-1, 1]))
+
+    def _check(self, lhs: str, result: int) -> None:
+        """High effort: the step computed in another order, then the verdict (a masked mistake in the check makes it
+        `no`, and the step is written again)."""
+        if self.effort != "high":
+            return
+        other = _other_order(lhs)
+        if self.rng is not None and self.rng.random() < CHECK_MISTAKE_RATE:
+            self.spans.append(Span(f" {other}="))
+            self.spans.append(Span(str(self._wrong(result)), learn=False))
+            self.spans.append(Span(f" no {lhs}={result}"))
+            return
+        self.spans.append(Span(f" {other}={result} ok"))
 
 
 def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
@@ -156,9 +177,8 @@ def compute(w: Writer, a: int, op: str, b: int) -> list[int]:
     return strip_zeros(result)
 
 
-def _result_line(w: Writer, op: str, result: list[int], end: str = "\n") -> None:
-    """`end=""` where the result line ends the thinking."""
-    w.text(("" if op == "*" else "\n") + f"result {spaced(result)}{end}")
+def _result_line(w: Writer, op: str, result: list[int]) -> None:
+    w.text(("" if op == "*" else "\n") + f"result {spaced(result)}\n")
 
 
 def _units_check(w: Writer, a: int, op: str, b: int) -> None:
@@ -167,70 +187,14 @@ def _units_check(w: Writer, a: int, op: str, b: int) -> None:
     w.text(f"check units {first}{op}{ub}={value(first, op, ub)} ends {value(ua, op, ub) % 10} ok")
 
 
-def _check(w: Writer, a: int, op: str, b: int, result: list[int]) -> bool:
-    """Check the written result by an independent computation; True when it agrees. The line comparing the two
-    names what the check is compared with (`vs result ...`, or the first operand for a difference)."""
-    if op == "-":  # a - b = r is checked as r + b = a
-        w.text(f"\ncheck {spaced(result)} + {spaced(digits(b))} to {spaced(digits(a))}\n")
-        got = add_columns(w, result, digits(b))
-        w.text(f"\nso {spaced(got)} vs {spaced(digits(a))}")
-        return number(got) == a
-    w.text(f"\ncheck {spaced(digits(b))} {op} {spaced(digits(a))}\n")
-    got = compute(w, b, op, a)
-    w.text(("" if op == "*" else "\n") + f"so {spaced(got)} vs result {spaced(result)}")
-    return got == result
-
-
-def _steps_whose_mistake_shows(run, keep_units: bool) -> list[int]:
-    """The steps of `run(writer) -> int` whose silent mistake changes what it returns (and, with `keep_units`, not
-    its units digit)."""
-    dry = Writer(None, 0.0)
-    right = run(dry)
-    shown = []
-    for k in range(dry.steps):
-        got = run(Writer(random.Random(k), 0.0, mistake_at=k))
-        if got != right and (not keep_units or got % 10 == right % 10):
-            shown.append(k)
-    return shown
-
-
-def _high_mistake(a: int, op: str, b: int, rng: random.Random) -> int | None:
-    """The step (counted over the whole trace) of a high trace's silent mistake, or None for a trace without one."""
-    draw = rng.random()
-    if draw >= FIRST_PASS_MISTAKE_RATE + CHECK_MISTAKE_RATE:
-        return None
-    first_pass = lambda w: number(compute(w, a, op, b))  # noqa: E731
-    if draw < FIRST_PASS_MISTAKE_RATE:
-        steps = _steps_whose_mistake_shows(first_pass, keep_units=True)
-        return rng.choice(steps) if steps else None
-    dry = Writer(None, 0.0)
-    result = compute(dry, a, op, b)
-    check = (lambda w: number(add_columns(w, result, digits(b)))) if op == "-" else \
-        (lambda w: number(compute(w, b, op, a)))
-    steps = _steps_whose_mistake_shows(check, keep_units=False)
-    return dry.steps + rng.choice(steps) if steps else None
-
-
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
                effort: str | None = None) -> list[Span]:
     """The thinking for `a op b` at a reasoning effort (None: the scratchpad of a model not told its effort)."""
     if effort not in (None, *PROMPT_EFFORTS):
         raise ValueError(f"effort must be one of {', '.join(PROMPT_EFFORTS)} or None, got {effort!r}")
-    w = Writer(rng, slip_rate)
-    if effort == "high" and rng is not None:
-        w.mistake_at = _high_mistake(a, op, b, rng)
+    w = Writer(rng, slip_rate, effort)
     w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
     result = compute(w, a, op, b)
-    _result_line(w, op, result, end="" if effort == "low" else "\n")
-    if effort == "low":
-        return w.spans
+    _result_line(w, op, result)
     _units_check(w, a, op, b)
-    if effort != "high":
-        return w.spans
-    if _check(w, a, op, b, result):
-        w.text(f" ok\nresult {spaced(result)}")
-        return w.spans
-    w.mistake_at = None  # the redo is written without the mistake
-    w.text(" no\n")
-    _result_line(w, op, compute(w, a, op, b), end="")
     return w.spans
