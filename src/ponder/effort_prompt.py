@@ -1,10 +1,9 @@
 """Stating the reasoning effort in the prompt, for models trained to read it (gpt-oss's `Reasoning: high`).
 
 A model whose ponder.json has `effort_prompt` learned one scratchpad per effort (ponder.tasks.arithmetic_pad): told
-`low` it stops at its result, told `medium` it also checks the units digit, told `high` it then checks the whole
-result by an independent computation. ponder states the effort it asks such a model for; `none`
-(thinking is forced empty), an explicit token budget (no effort was asked for) and models without the flag keep
-the plain prompt, so outside checkpoints see exactly the chat their own template makes.
+`low` it leaves out zero carries, told `high` it checks every step as it goes. ponder states the effort it asks
+such a model for; `none` (thinking is forced empty), an explicit token budget (no effort was asked for) and models
+without the flag keep the plain prompt, so outside checkpoints see exactly the chat their own template makes.
 """
 
 from __future__ import annotations
