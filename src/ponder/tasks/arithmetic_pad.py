@@ -75,26 +75,28 @@ class Writer:
     def text(self, s: str) -> None:
         self.spans.append(Span(s))
 
-    def step(self, lhs: str, result: int) -> int:
-        """Write one step `x op y op c` (one digit each, c the carry or borrow) and return its value."""
+    def _masked(self, head: str, wrong: int) -> None:
+        """`head` then a wrong value the model sees but never learns (a slip, or a mistake a check catches)."""
+        self.spans.append(Span(head))
+        self.spans.append(Span(str(wrong), learn=False))
+
+    def step(self, lhs: str, result: int) -> None:
+        """Write one step `x op y op c` (one digit each, c the carry or borrow), ending at its right value."""
         if self.effort == "low" and lhs.endswith(("+0", "-0")):
             lhs = lhs[:-2]
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
             if wrong >= 0 and wrong != result:
-                self.spans.append(Span(f"{lhs}="))
-                self.spans.append(Span(str(wrong), learn=False))
+                self._masked(f"{lhs}=", wrong)
                 self.spans.append(Span(f" Wait, {lhs}={result}"))
                 self._check(lhs, result)
-                return result
+                return
         if self.effort == "high" and self.rng is not None and self.rng.random() < STEP_MISTAKE_RATE:
-            self.spans.append(Span(f"{lhs}="))
-            self.spans.append(Span(str(self._wrong(result)), learn=False))
+            self._masked(f"{lhs}=", self._wrong(result))
             self.spans.append(Span(f" {_other_order(lhs)}={result} no {lhs}={result}"))
-            return result
+            return
         self.spans.append(Span(f"{lhs}={result}"))
         self._check(lhs, result)
-        return result
 
     def _wrong(self, result: int) -> int:
         return result + (1 if result <= 0 else self.rng.choice([-1, 1]))
@@ -106,8 +108,7 @@ class Writer:
             return
         other = _other_order(lhs)
         if self.rng is not None and self.rng.random() < CHECK_MISTAKE_RATE:
-            self.spans.append(Span(f" {other}="))
-            self.spans.append(Span(str(self._wrong(result)), learn=False))
+            self._masked(f" {other}=", self._wrong(result))
             self.spans.append(Span(f" no {lhs}={result}"))
             return
         self.spans.append(Span(f" {other}={result} ok"))
@@ -119,8 +120,9 @@ def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
     top, bottom = [0] * (n - len(top)) + top, [0] * (n - len(bottom)) + bottom
     carry, out = 0, []
     for i in range(n - 1, -1, -1):
+        s = top[i] + bottom[i] + carry
         w.text(" " if i < n - 1 else "")
-        s = w.step(f"{top[i]}+{bottom[i]}+{carry}", top[i] + bottom[i] + carry)
+        w.step(f"{top[i]}+{bottom[i]}+{carry}", s)
         out.append(s % 10)
         carry = s // 10
     if carry:
@@ -137,8 +139,9 @@ def sub_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
     bottom = [0] * (n - len(bottom)) + bottom
     borrow, out = 0, []
     for i in range(n - 1, -1, -1):
+        diff = top[i] - bottom[i] - borrow
         w.text(" " if i < n - 1 else "")
-        diff = w.step(f"{top[i]}-{bottom[i]}-{borrow}", top[i] - bottom[i] - borrow)
+        w.step(f"{top[i]}-{bottom[i]}-{borrow}", diff)
         if diff < 0:
             w.text(f" +10={diff + 10}")
         out.append(diff % 10)
@@ -149,8 +152,9 @@ def sub_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
 def mul_digit(w: Writer, top: list[int], d: int) -> list[int]:
     carry, out = 0, []
     for i in range(len(top) - 1, -1, -1):
+        s = top[i] * d + carry
         w.text(" " if i < len(top) - 1 else "")
-        s = w.step(f"{top[i]}*{d}+{carry}", top[i] * d + carry)
+        w.step(f"{top[i]}*{d}+{carry}", s)
         out.append(s % 10)
         carry = s // 10
     if carry:
