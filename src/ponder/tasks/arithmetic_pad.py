@@ -6,21 +6,18 @@ product plus carry), because a tiny model cannot compute a multi-digit result in
 multiplier (shifted by appended zeros) and adds them up two at a time.
 
 A model told its effort (the `Reasoning: low|medium|high` system line of ponder.effort_prompt, the gpt-oss
-convention) learns a scratchpad per effort. The three differ from their first step on and all the way through, so
-that the model reads its effort where the line is close and every later step can copy the format of the steps
-before it, and they all end as the plain scratchpad does (the result line, then the units check), where the model
-already knows to copy its answer. Every effort writes only steps the model can do (measured in
-benchmarks/results/experiments/countdown_trace_redesigns.md: §14's `low`, step results without their steps, was
-mental arithmetic this model cannot do; §15's efforts, which parted only after the result line, were hardly read,
-and its whole-result check had to copy operands and a result from hundreds of tokens back):
-- `low` leaves out a zero carry or borrow (`7*3=21`, not `7*3+0=21`): the same facts in fewer tokens.
+convention) learns a scratchpad per effort. The three differ from their first tokens on, so that the model reads its
+effort where the line is close, and they all end as the plain scratchpad does (the result line, then the units
+check), where the model already knows to copy its answer. None of them walks the operands' digits in an order the
+plain scratchpad does not, and none adds a step the model cannot already do (measured in
+benchmarks/results/experiments/countdown_trace_redesigns.md, §14-16: step results without their steps were mental
+arithmetic this model cannot do; efforts that parted only after the result line were hardly read; a check of each
+step with its operands swapped leaked the swapped operands into the next column's, at every effort):
+- `low` leaves out the header line that restates the operands digit by digit and starts at the first step.
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
-- `high` checks every step as soon as it is written, by computing it in another order (`7*3+0=21 3*7+0=21 ok`;
-  a difference takes its borrow first, `7-3-1=3 7-1-3=3 ok`), so a verdict compares two values a few tokens apart.
-  Some steps carry a silent mistake (masked, never learned) in their first value and as many in their check; the
-  verdict is then `no` and the step is written again, right.
-Trained (§16), these were read (98/100/91 of 100 traces in the stated effort's form), but the checks' swapped
-operands leaked into the next column's at every effort, `medium` included, so no model trained on them is shipped.
+- `high` spells every step's two-digit result as the carry (or borrow) it passes on and the digit it writes
+  (`7*3+0=21 is 2 1`, `7-8-0=-1 +10=9 is 1 9`): the model reads numbers as whole tokens (`21`), so the carry the
+  next step takes is on the page a few tokens before it is used, not split out of a token in the model's head.
 """
 
 from __future__ import annotations
@@ -29,10 +26,6 @@ import random
 
 from ponder.effort_prompt import PROMPT_EFFORTS
 from ponder.tasks.base import Span
-
-# Shares of high-effort steps whose first value, or whose check, carries a silent mistake (the check then disagrees).
-STEP_MISTAKE_RATE = 0.05
-CHECK_MISTAKE_RATE = 0.05
 
 
 def digits(n: int) -> list[int]:
@@ -54,14 +47,6 @@ def value(a: int, op: str, b: int) -> int:
     return a + b if op == "+" else a - b if op == "-" else a * b
 
 
-def _other_order(lhs: str) -> str:
-    """A step computed in another order: `x+y+c` as `y+x+c`, `x*d+c` as `d*x+c`, `x-y-b` as `x-b-y`."""
-    x, op, y, op2, c = lhs  # every part is one character: digits, and a carry or borrow of 0-9
-    if op == "-":
-        return f"{x}-{c}-{y}"
-    return f"{y}{op}{x}{op2}{c}"
-
-
 class Writer:
     """Collects spans, one step at a time, in the form of an effort (see the module docstring). `slip_rate`: masked
     slips followed by a learnable fix (`lhs=wrong Wait, lhs=right`)."""
@@ -75,43 +60,20 @@ class Writer:
     def text(self, s: str) -> None:
         self.spans.append(Span(s))
 
-    def _masked(self, head: str, wrong: int) -> None:
-        """`head` then a wrong value the model sees but never learns (a slip, or a mistake a check catches)."""
-        self.spans.append(Span(head))
-        self.spans.append(Span(str(wrong), learn=False))
-
     def step(self, lhs: str, result: int) -> None:
         """Write one step `x op y op c` (one digit each, c the carry or borrow), ending at its right value."""
-        if self.effort == "low" and lhs.endswith(("+0", "-0")):
-            lhs = lhs[:-2]
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
             if wrong >= 0 and wrong != result:
-                self._masked(f"{lhs}=", wrong)
+                self.spans += [Span(f"{lhs}="), Span(str(wrong), learn=False)]  # seen, never learned
                 self.spans.append(Span(f" Wait, {lhs}={result}"))
-                self._check(lhs, result)
                 return
-        if self.effort == "high" and self.rng is not None and self.rng.random() < STEP_MISTAKE_RATE:
-            self._masked(f"{lhs}=", self._wrong(result))
-            self.spans.append(Span(f" {_other_order(lhs)}={result} no {lhs}={result}"))
-            return
         self.spans.append(Span(f"{lhs}={result}"))
-        self._check(lhs, result)
 
-    def _wrong(self, result: int) -> int:
-        return result + (1 if result <= 0 else self.rng.choice([-1, 1]))
-
-    def _check(self, lhs: str, result: int) -> None:
-        """High effort: the step computed in another order, then the verdict (a masked mistake in the check makes it
-        `no`, and the step is written again)."""
-        if self.effort != "high":
-            return
-        other = _other_order(lhs)
-        if self.rng is not None and self.rng.random() < CHECK_MISTAKE_RATE:
-            self._masked(f" {other}=", self._wrong(result))
-            self.spans.append(Span(f" no {lhs}={result}"))
-            return
-        self.spans.append(Span(f" {other}={result} ok"))
+    def spell(self, carry: int, digit: int) -> None:
+        """High effort: the step's result as the carry (or borrow) it passes on and the digit it writes."""
+        if self.effort == "high":
+            self.text(f" is {carry} {digit}")
 
 
 def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
@@ -123,6 +85,7 @@ def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
         s = top[i] + bottom[i] + carry
         w.text(" " if i < n - 1 else "")
         w.step(f"{top[i]}+{bottom[i]}+{carry}", s)
+        w.spell(s // 10, s % 10)
         out.append(s % 10)
         carry = s // 10
     if carry:
@@ -144,6 +107,7 @@ def sub_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
         w.step(f"{top[i]}-{bottom[i]}-{borrow}", diff)
         if diff < 0:
             w.text(f" +10={diff + 10}")
+        w.spell(int(diff < 0), diff % 10)
         out.append(diff % 10)
         borrow = 1 if diff < 0 else 0
     return strip_zeros(out[::-1])
@@ -155,6 +119,7 @@ def mul_digit(w: Writer, top: list[int], d: int) -> list[int]:
         s = top[i] * d + carry
         w.text(" " if i < len(top) - 1 else "")
         w.step(f"{top[i]}*{d}+{carry}", s)
+        w.spell(s // 10, s % 10)
         out.append(s % 10)
         carry = s // 10
     if carry:
@@ -199,7 +164,8 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
     if effort not in (None, *PROMPT_EFFORTS):
         raise ValueError(f"effort must be one of {', '.join(PROMPT_EFFORTS)} or None, got {effort!r}")
     w = Writer(rng, slip_rate, effort)
-    w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
+    if effort != "low":
+        w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
     result = compute(w, a, op, b)
     _result_line(w, op, result)
     _units_check(w, a, op, b)
