@@ -28,42 +28,48 @@ def test_more_effort_is_a_longer_scratchpad_that_still_ends_at_the_answer(level)
             text = _text(p, effort, seed=1)[1]
             assert "".join(text.split("result ")[-1].split("\n")[0].split()) == p.answer, (effort, text)
             lengths.append(len(text))
-        assert lengths[0] < lengths[1] < lengths[2]
+        assert lengths[0] < lengths[1] < lengths[2] if level >= 3 else lengths[0] < lengths[1] == lengths[2]
         assert _text(p, "medium")[1] == _text(p, None)[1]  # medium is the scratchpad of a model told nothing
 
 
-def test_the_efforts_part_at_their_first_tokens_and_end_alike():
-    p = ARITH.sample_many(0, 3, 1)[0]  # a three-digit number times a digit
+def test_the_efforts_part_at_their_first_line_and_end_with_the_same_result():
+    p = ARITH.sample_many(0, 3, 1)[0]  # a three-digit number times a digit: the units step carries nothing in
     low, medium, high = (_text(p, e, seed=3)[1] for e in ("low", "medium", "high"))
     a, d = p.meta["a"], p.meta["b"]
     header = f"{' '.join(str(a))} * {d}\n"
-    first = f"{a}*{d}: {a % 10}*{d}+0={a % 10 * d}"
-    assert low.startswith(first)  # no header: low starts at the first step
-    assert medium.startswith(header + first + " ")
-    assert high.startswith(f"{header}{first} is {a % 10 * d // 10} {a % 10 * d % 10} ")
+    first = f"{a}*{d}: {a % 10}*{d}"
+    assert low.startswith(f"{header}{first}=")  # the zero carry left out
+    assert medium.startswith(f"{header}{first}+0=")
+    assert high.startswith(f"{header}nines ") and f"\n{first}+0=" in high
     tail = medium[medium.index("result "):]
-    assert low.endswith(tail) and high.endswith(tail)  # the answer is read off the same ending at every effort
+    assert low.endswith(tail) and tail in high and high.endswith(" ok")
     assert all(ARITH.check_steps(p, high))
 
 
-@pytest.mark.parametrize(("a", "op", "b", "steps"), [
-    (417, "*", 3, "417*3: 7*3+0=21 is 2 1 1*3+2=5 is 0 5 4*3+0=12 is 1 2 so 1 2 5 1\n"),
-    (65, "+", 46, "5+6+0=11 is 1 1 6+4+1=11 is 1 1\n"),
-    (812, "-", 379, "2-9-0=-7 +10=3 is 1 3 1-7-1=-7 +10=3 is 1 3 8-3-1=4 is 0 4\n"),
+@pytest.mark.parametrize(("a", "b", "first", "last"), [
+    (417, 3, "nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9\n", "check nines 1+2+5=8 8+1+0=9 so 9 vs 9 ok"),
+    (73, 48, "nines 7+3+0=10 1+0+0=1 so 1 and 4+8+0=12 1+2+0=3 so 3 so 1*3+0=3 so 3\n",
+     "check nines 3+5+0=8 8+4+0=12 1+2+0=3 so 3 vs 3 ok"),
+    (472, 234, "nines 4+7+2=13 1+3+0=4 so 4 and 2+3+4=9 so 9 so 4*9+0=36 3+6+0=9 so 9\n",
+     "check nines 1+1+0=2 2+4+4=10 1+0+8=9 so 9 vs 9 ok"),
 ])
-def test_a_high_step_spells_the_carry_it_passes_on_and_the_digit_it_writes(a, op, b, steps):
-    text = "".join(s.text for s in scratchpad(a, op, b, None, 0.0, "high"))
-    assert text.split("\n", 1)[1].startswith(steps)
+def test_a_high_product_is_checked_by_casting_out_nines(a, b, first, last):
+    text = "".join(s.text for s in scratchpad(a, "*", b, None, 0.0, "high"))
+    assert text.split("\n", 1)[1].startswith(first) and text.endswith("\n" + last)
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_a_high_trace_whose_spelling_is_wrong_is_caught_by_check_steps(level):
-    for p in ARITH.sample_many(1, level, 30):
+def test_every_nines_check_of_a_right_result_agrees_and_its_steps_are_right(level):
+    for p in ARITH.sample_many(1, level, 100):
         text = _text(p, "high")[1]
-        assert text.count(" is ") >= 2 and all(ARITH.check_steps(p, text))
-        i = text.index(" is ") + 4
-        wrong = text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1:]
-        assert not all(ARITH.check_steps(p, wrong))
+        assert ("nines" in text) == (p.meta["op"] == "*")
+        assert all(ARITH.check_steps(p, text)) and not text.endswith(" no")
+
+
+def test_sums_and_differences_are_written_as_at_medium_at_high():
+    for level in (1, 2):
+        for p in ARITH.sample_many(2, level, 20):
+            assert _text(p, "high")[1] == _text(p, "medium")[1]
 
 
 def test_an_unknown_effort_is_refused():

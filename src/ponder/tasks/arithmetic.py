@@ -93,9 +93,6 @@ class ArithmeticTask(Task):
             ok.append(value == s)
         for m in _BORROW.finditer(thinking):
             ok.append(int(m.group(1)) < 0 and int(m.group(1)) + 10 == int(m.group(2)))
-        for m in _SPELLED.finditer(thinking):
-            v, fixed, carry, digit = int(m[1]), m[2], int(m[3]), int(m[4])
-            ok.append(10 * carry + digit == (v if fixed is None else int(fixed) + 10))  # a borrow passes 1 on
         for m in _SO_FINAL.finditer(thinking):
             ok.append("".join(m.group(1).split()) == problem.answer)
         return ok
@@ -105,7 +102,5 @@ class ArithmeticTask(Task):
 _STEP = re.compile(r"(?<![\d*])(\d+)([+*-])(\d+)([+-])(\d+)=(-?\d+)")
 # The borrow that fixes a negative column difference: `=-1 +10=9`.
 _BORROW = re.compile(r"=(-\d+) \+10=(\d+)")
-# A high-effort step's result spelled as its carry (or borrow) and digit: `=21 is 2 1`, `=-1 +10=9 is 1 9`.
-_SPELLED = re.compile(r"=(-?\d+)(?: \+10=(\d+))? is (\d) (\d)(?!\d)")
 # The final result line: `result d d d`.
 _SO_FINAL = re.compile(r"result ((?:\d ?)+)\n")

@@ -6,18 +6,20 @@ product plus carry), because a tiny model cannot compute a multi-digit result in
 multiplier (shifted by appended zeros) and adds them up two at a time.
 
 A model told its effort (the `Reasoning: low|medium|high` system line of ponder.effort_prompt, the gpt-oss
-convention) learns a scratchpad per effort. The three differ from their first tokens on, so that the model reads its
-effort where the line is close, and they all end as the plain scratchpad does (the result line, then the units
-check), where the model already knows to copy its answer. None of them walks the operands' digits in an order the
-plain scratchpad does not, and none adds a step the model cannot already do (measured in
-benchmarks/results/experiments/countdown_trace_redesigns.md, §14-16: step results without their steps were mental
-arithmetic this model cannot do; efforts that parted only after the result line were hardly read; a check of each
-step with its operands swapped leaked the swapped operands into the next column's, at every effort):
-- `low` leaves out the header line that restates the operands digit by digit and starts at the first step.
+convention) learns a scratchpad per effort. The three differ from their first line on, so that the model reads its
+effort where the line is close, and none puts new tokens between the steps of the plain scratchpad's lines or walks
+the operands' digits in another order, because this tiny model finds every digit it uses by looking back, and each
+of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, §14-17):
+- `low` leaves out a zero carry or borrow (`7*3=21`, not `7*3+0=21`): the same facts in fewer tokens.
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
-- `high` spells every step's two-digit result as the carry (or borrow) it passes on and the digit it writes
-  (`7*3+0=21 is 2 1`, `7-8-0=-1 +10=9 is 1 9`): the model reads numbers as whole tokens (`21`), so the carry the
-  next step takes is on the page a few tokens before it is used, not split out of a token in the model's head.
+- `high` checks a product by casting out nines, a check by another method: after the header it reduces each operand
+  to its digital root and multiplies them (`nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9` for 417 * 3), works
+  the plain scratchpad, and after the units check reduces the result the same way and compares (`check nines
+  1+2+5=8 8+1+0=9 so 9 vs 9 ok`). Every reduction step is a column-sum step the model already writes. Sums and
+  differences, whose scratchpad is a single line already checked at its units, are written as at `medium`: the
+  check's fixed cost (about 60 tokens) would more than double their thinking, and thinking should grow with the
+  problem (the eval issue's adaptive-compute bar).
+Every effort ends with the plain scratchpad's ending or, at `high`, a line after it, and the answer is the result line.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class Writer:
 
     def step(self, lhs: str, result: int) -> None:
         """Write one step `x op y op c` (one digit each, c the carry or borrow), ending at its right value."""
+        if self.effort == "low" and lhs.endswith(("+0", "-0")):
+            lhs = lhs[:-2]
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
             if wrong >= 0 and wrong != result:
@@ -69,11 +73,6 @@ class Writer:
                 self.spans.append(Span(f" Wait, {lhs}={result}"))
                 return
         self.spans.append(Span(f"{lhs}={result}"))
-
-    def spell(self, carry: int, digit: int) -> None:
-        """High effort: the step's result as the carry (or borrow) it passes on and the digit it writes."""
-        if self.effort == "high":
-            self.text(f" is {carry} {digit}")
 
 
 def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
@@ -85,7 +84,6 @@ def add_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
         s = top[i] + bottom[i] + carry
         w.text(" " if i < n - 1 else "")
         w.step(f"{top[i]}+{bottom[i]}+{carry}", s)
-        w.spell(s // 10, s % 10)
         out.append(s % 10)
         carry = s // 10
     if carry:
@@ -107,7 +105,6 @@ def sub_columns(w: Writer, top: list[int], bottom: list[int]) -> list[int]:
         w.step(f"{top[i]}-{bottom[i]}-{borrow}", diff)
         if diff < 0:
             w.text(f" +10={diff + 10}")
-        w.spell(int(diff < 0), diff % 10)
         out.append(diff % 10)
         borrow = 1 if diff < 0 else 0
     return strip_zeros(out[::-1])
@@ -119,7 +116,6 @@ def mul_digit(w: Writer, top: list[int], d: int) -> list[int]:
         s = top[i] * d + carry
         w.text(" " if i < len(top) - 1 else "")
         w.step(f"{top[i]}*{d}+{carry}", s)
-        w.spell(s // 10, s % 10)
         out.append(s % 10)
         carry = s // 10
     if carry:
@@ -158,15 +154,48 @@ def _units_check(w: Writer, a: int, op: str, b: int) -> None:
     w.text(f"check units {first}{op}{ub}={value(first, op, ub)} ends {value(ua, op, ub) % 10} ok")
 
 
+def _root(n: int) -> tuple[str, int]:
+    """Steps reducing `n` to its digital root (1-9; 0 for 0), three digits a step, each a column-sum step the model
+    already writes (`4+1+7=12 1+2+0=3`); a one-digit `n` needs none."""
+    ds, steps = digits(n), []
+    while len(ds) > 1:
+        head, ds = (ds + [0])[:3], ds[3:]
+        total = sum(head)
+        steps.append(f"{head[0]}+{head[1]}+{head[2]}={total}")
+        ds = digits(total) + ds
+    return " ".join(steps), ds[0]
+
+
+def _roots_line(a: int, b: int) -> tuple[str, int]:
+    """High effort's first line for a product: the operands' digital roots, and their product's, which the result's
+    must equal."""
+    (sa, ra), (sb, rb) = _root(a), _root(b)
+    sc, rc = _root(ra * rb)
+    line = "nines " + (f"{sa} so {ra}" if sa else f"{ra}") + " and " + (f"{sb} so {rb}" if sb else f"{rb}")
+    return line + f" so {ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}\n", rc
+
+
+def _nines_check(w: Writer, result: int, target: int) -> None:
+    """High effort's last line for a product: the result's digital root against the first line's."""
+    sr, rr = _root(result)
+    verdict = "ok" if rr == target else "no"
+    w.text("\ncheck nines " + (f"{sr} so {rr}" if sr else f"{rr}") + f" vs {target} {verdict}")
+
+
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
                effort: str | None = None) -> list[Span]:
     """The thinking for `a op b` at a reasoning effort (None: the scratchpad of a model not told its effort)."""
     if effort not in (None, *PROMPT_EFFORTS):
         raise ValueError(f"effort must be one of {', '.join(PROMPT_EFFORTS)} or None, got {effort!r}")
     w = Writer(rng, slip_rate, effort)
-    if effort != "low":
-        w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
+    w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
+    nines = effort == "high" and op == "*"
+    if nines:
+        line, target = _roots_line(a, b)
+        w.text(line)
     result = compute(w, a, op, b)
     _result_line(w, op, result)
     _units_check(w, a, op, b)
+    if nines:
+        _nines_check(w, value(a, op, b), target)
     return w.spans
