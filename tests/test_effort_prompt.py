@@ -66,6 +66,15 @@ def test_every_nines_check_of_a_right_result_agrees_and_its_steps_are_right(leve
         assert all(ARITH.check_steps(p, text)) and not text.endswith(" no")
 
 
+def test_the_nines_check_says_no_to_a_result_whose_digital_root_is_off():
+    from ponder.tasks.arithmetic_pad import Writer, _nines_check
+
+    for wrong, verdict in ((1252, "no"), (1260, "ok")):  # 417 * 3 = 1251; casting out nines misses a slip of 9
+        w = Writer(None, 0.0, "high")
+        _nines_check(w, wrong, 9)
+        assert w.spans[-1].text.endswith(f"vs 9 {verdict}")
+
+
 def test_sums_and_differences_are_written_as_at_medium_at_high():
     for level in (1, 2):
         for p in ARITH.sample_many(2, level, 20):

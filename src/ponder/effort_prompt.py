@@ -1,8 +1,8 @@
 """Stating the reasoning effort in the prompt, for models trained to read it (gpt-oss's `Reasoning: high`).
 
 A model whose ponder.json has `effort_prompt` learned one scratchpad per effort (ponder.tasks.arithmetic_pad): told
-`low` it leaves out zero carries, told `high` it checks every step as it goes. ponder states the effort it asks
-such a model for; `none` (thinking is forced empty), an explicit token budget (no effort was asked for) and models
+`low` it leaves out zero carries, told `high` it checks a product by casting out nines. ponder states the effort it
+asks such a model for; `none` (thinking is forced empty), an explicit token budget (no effort was asked for) and models
 without the flag keep the plain prompt, so outside checkpoints see exactly the chat their own template makes.
 """
 
