@@ -12,16 +12,17 @@ the operands' digits in another order, because this tiny model finds every digit
 of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, §14-17):
 - `low` leaves out a zero carry or borrow (`7*3=21`, not `7*3+0=21`): the same facts in fewer tokens.
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
-- `high` checks a product by casting out nines, a check by another method: after the header it reduces each operand
-  to its digital root and multiplies them (`nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9` for 417 * 3), works
-  the plain scratchpad, and after the units check reduces the result the same way and compares (`check nines
-  1+2+5=8 8+1+0=9 so 9 vs 9 ok`). Every reduction step is a column-sum step the model already writes. Sums and
+- `high` checks a product by casting out nines, a check by another method, in a line after the plain scratchpad's
+  units check: each operand reduced to its digital root, their product reduced, and the result reduced the same way
+  (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok` for 417 * 3). Every
+  reduction step is a column-sum step the model already writes. Sums and
   differences, whose scratchpad is a single line already checked at its units, are written as at `medium`: the
   check's fixed cost (about 60 tokens) would more than double their thinking, and thinking should grow with the
   problem (the eval issue's adaptive-compute bar).
 Every effort ends with the plain scratchpad's ending or, at `high`, a line after it, and the answer is the result line.
-Trained (§18), the line was read, but the roots line before the scratchpad broke its look-ups too (`high` answered
-64/86/80% of levels 3-5 against `medium`'s 94/100/94%), so no model trained on these pads is shipped.
+Trained with the operands' roots in a line before the scratchpad (§18), the effort line was read, but that line
+broke the scratchpad's look-ups (`high` answered 64/86/80% of levels 3-5 against `medium`'s 94/100/94%), so the
+whole check now comes after it (§19). No model trained on these pads is shipped.
 """
 
 from __future__ import annotations
@@ -168,20 +169,14 @@ def _root(n: int) -> tuple[str, int]:
     return " ".join(steps), ds[0]
 
 
-def _roots_line(a: int, b: int) -> tuple[str, int]:
-    """High effort's first line for a product: the operands' digital roots, and their product's, which the result's
-    must equal."""
-    (sa, ra), (sb, rb) = _root(a), _root(b)
+def _nines_check(w: Writer, a: int, b: int, result: int) -> None:
+    """High effort's last line for a product: the operands' digital roots and their product's, against the result's."""
+    (sa, ra), (sb, rb), (sr, rr) = _root(a), _root(b), _root(result)
     sc, rc = _root(ra * rb)
-    line = "nines " + (f"{sa} so {ra}" if sa else f"{ra}") + " and " + (f"{sb} so {rb}" if sb else f"{rb}")
-    return line + f" so {ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}\n", rc
-
-
-def _nines_check(w: Writer, result: int, target: int) -> None:
-    """High effort's last line for a product: the result's digital root against the first line's."""
-    sr, rr = _root(result)
-    verdict = "ok" if rr == target else "no"
-    w.text("\ncheck nines " + (f"{sr} so {rr}" if sr else f"{rr}") + f" vs {target} {verdict}")
+    operands = (f"{sa} so {ra}" if sa else f"{ra}") + " and " + (f"{sb} so {rb}" if sb else f"{rb}")
+    product = f" so {ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}"
+    verdict = "ok" if rr == rc else "no"
+    w.text(f"\ncheck nines {operands}{product} vs " + (f"{sr} so {rr}" if sr else f"{rr}") + f" {verdict}")
 
 
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
@@ -191,13 +186,9 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
         raise ValueError(f"effort must be one of {', '.join(PROMPT_EFFORTS)} or None, got {effort!r}")
     w = Writer(rng, slip_rate, effort)
     w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
-    nines = effort == "high" and op == "*"
-    if nines:
-        line, target = _roots_line(a, b)
-        w.text(line)
     result = compute(w, a, op, b)
     _result_line(w, op, result)
     _units_check(w, a, op, b)
-    if nines:
-        _nines_check(w, value(a, op, b), target)
+    if effort == "high" and op == "*":
+        _nines_check(w, a, b, value(a, op, b))
     return w.spans
