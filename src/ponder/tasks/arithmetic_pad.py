@@ -22,7 +22,9 @@ of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, 
 Every effort ends with the plain scratchpad's ending or, at `high`, a line after it, and the answer is the result line.
 Trained with the operands' roots in a line before the scratchpad (§18), the effort line was read, but that line
 broke the scratchpad's look-ups (`high` answered 64/86/80% of levels 3-5 against `medium`'s 94/100/94%), so the
-whole check now comes after it (§19). No model trained on these pads is shipped.
+whole check now comes after it. Trained so (§19), `medium` stayed intact and the check was written on 49 of 60
+products, but `high`'s answer, copied across the check line, was miscopied (86/88/94% against 98/98/100%). No model
+trained on these pads is shipped.
 """
 
 from __future__ import annotations
