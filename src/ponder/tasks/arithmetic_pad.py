@@ -74,8 +74,8 @@ class Writer:
         if self.slip_rate and self.rng.random() < self.slip_rate:
             wrong = result + self.rng.choice([-10, -2, -1, 1, 2, 10])
             if wrong >= 0 and wrong != result:
-                self.spans += [Span(f"{lhs}="), Span(str(wrong), learn=False)]  # seen, never learned
-                self.spans.append(Span(f" Wait, {lhs}={result}"))
+                # the wrong value is seen, never learned; the fix is learned
+                self.spans += [Span(f"{lhs}="), Span(str(wrong), learn=False), Span(f" Wait, {lhs}={result}")]
                 return
         self.spans.append(Span(f"{lhs}={result}"))
 
@@ -171,14 +171,19 @@ def _root(n: int) -> tuple[str, int]:
     return " ".join(steps), ds[0]
 
 
+def _reduced(n: int) -> tuple[str, int]:
+    """`n` reduced to its digital root as written (`4+1+7=12 1+2+0=3 so 3`; a one-digit `n` is just itself)."""
+    steps, root = _root(n)
+    return (f"{steps} so {root}" if steps else f"{root}"), root
+
+
 def _nines_check(w: Writer, a: int, b: int, result: int) -> None:
     """High effort's last line for a product: the operands' digital roots and their product's, against the result's."""
-    (sa, ra), (sb, rb), (sr, rr) = _root(a), _root(b), _root(result)
+    (sa, ra), (sb, rb), (sr, rr) = _reduced(a), _reduced(b), _reduced(result)
     sc, rc = _root(ra * rb)
-    operands = (f"{sa} so {ra}" if sa else f"{ra}") + " and " + (f"{sb} so {rb}" if sb else f"{rb}")
-    product = f" so {ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}"
+    product = f"{ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}"
     verdict = "ok" if rr == rc else "no"
-    w.text(f"\ncheck nines {operands}{product} vs " + (f"{sr} so {rr}" if sr else f"{rr}") + f" {verdict}")
+    w.text(f"\ncheck nines {sa} and {sb} so {product} vs {sr} {verdict}")
 
 
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
