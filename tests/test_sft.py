@@ -102,7 +102,10 @@ def test_resume_continues_where_it_stopped(tmp_path, interrupt_after_save):
                                     {"unlikelihood": -1.0}, {"init": "no-such-model"},
                                     {"catch_rate": 1.5}, {"countdown_flat": True, "countdown_prune": True},
                                     {"task_weights": (1.0,)}, {"task_weights": (0.0, 0.0)},
-                                    {"task_weights": (-1.0, 2.0)}])
+                                    {"task_weights": (-1.0, 2.0)},
+                                    {"effort_weights": (1.0, 2.0, 1.0, 2.0)},
+                                    {"effort_prompts": True, "effort_weights": (1.0, 1.0)},
+                                    {"effort_prompts": True, "effort_weights": (0.0, 0.0, 0.0, 0.0)}])
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
         SFTConfig(**kwargs)
@@ -339,3 +342,19 @@ def test_task_weights_skew_the_mix(tokenizer):
     assert arithmetic_share(SFTConfig(**base, task_weights=(4.0, 1.0))) > 0.7
     assert arithmetic_share(SFTConfig(**base, task_weights=(0.0, 1.0))) == 0
     assert "--task-weights 4.0,1.0" in SFTConfig(**base, task_weights=(4.0, 1.0)).command()
+
+
+def test_effort_weights_skew_the_efforts_stated(tokenizer):
+    from ponder.train.sft import _pool_steps
+
+    def shares(cfg):
+        examples = [ex for step in _pool_steps(cfg, tokenizer, 0) for rows in step for row in rows for ex in row]
+        texts = [tokenizer.decode(ex.input_ids) for ex in examples]
+        return {e: sum(f"Reasoning: {e}" in t for t in texts) / len(texts) for e in ("low", "medium", "high")}
+
+    base = dict(size="test", max_len=640, batch_tokens=2048, pool=300, seed=2, effort_prompts=True)
+    skewed = shares(SFTConfig(**base, effort_weights=(1.0, 4.0, 1.0, 0.0)))
+    assert skewed["low"] > 0.45 and skewed["high"] == 0
+    equal = shares(SFTConfig(**base))
+    assert 0.15 < equal["low"] < 0.35 and equal["high"] > 0.15
+    assert "--effort-weights 1.0,4.0,1.0,0.0" in SFTConfig(**base, effort_weights=(1.0, 4.0, 1.0, 0.0)).command()

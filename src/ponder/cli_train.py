@@ -115,6 +115,10 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
                      help="state a reasoning effort in the prompt (`Reasoning: low|medium|high`, a system line, or "
                           "none) with the task's trace for it: the model learns to think as long as asked; ponder "
                           "then states the effort in every prompt to it (experimental)")
+    sft.add_argument("--effort-weights", type=weights, default=None, metavar="W,W,W,W",
+                     help="with --effort-prompts, sampling weights of no line, low, medium and high (default "
+                          "equal), e.g. 1,2,1,2 for a stage that teaches new low and high scratchpads while no line "
+                          "and medium keep the one the model knows")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -265,7 +269,8 @@ def run_train(args: argparse.Namespace) -> int:
                     countdown_systematic=args.countdown_systematic,
                     countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat,
                     countdown_flat_four=args.countdown_flat_four, space_prefixed=args.space_prefixed,
-                    task_weights=args.task_weights, effort_prompts=args.effort_prompts, seed=args.seed,
+                    task_weights=args.task_weights, effort_prompts=args.effort_prompts,
+                    effort_weights=args.effort_weights, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     from ponder.train.sft import run_sft  # torch: after the settings are checked
 

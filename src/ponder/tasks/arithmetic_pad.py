@@ -14,7 +14,8 @@ of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, 
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
 - `high` checks a product by casting out nines, a check by another method, in a line after the plain scratchpad's
   units check: each operand reduced to its digital root, their product reduced, and the result reduced the same way
-  (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok` for 417 * 3). Every
+  (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok result 1 2 5 1` for
+  417 * 3), the result restated last so that the answer is copied from the words right before it. Every
   reduction step is a column-sum step the model already writes. Sums and
   differences, whose scratchpad is a single line already checked at its units, are written as at `medium`: the
   check's fixed cost (about 60 tokens) would more than double their thinking, and thinking should grow with the
@@ -23,8 +24,8 @@ Every effort ends with the plain scratchpad's ending or, at `high`, a line after
 Trained with the operands' roots in a line before the scratchpad (§18), the effort line was read, but that line
 broke the scratchpad's look-ups (`high` answered 64/86/80% of levels 3-5 against `medium`'s 94/100/94%), so the
 whole check now comes after it. Trained so (§19), `medium` stayed intact and the check was written on 49 of 60
-products, but `high`'s answer, copied across the check line, was miscopied (86/88/94% against 98/98/100%). No model
-trained on these pads is shipped.
+products, but `high`'s answer, copied across the check line, was miscopied (86/88/94% against 98/98/100%); the
+check now ends by restating the result (§20). No model trained on these pads is shipped.
 """
 
 from __future__ import annotations
@@ -183,7 +184,9 @@ def _nines_check(w: Writer, a: int, b: int, result: int) -> None:
     sc, rc = _root(ra * rb)
     product = f"{ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}"
     verdict = "ok" if rr == rc else "no"
-    w.text(f"\ncheck nines {sa} and {sb} so {product} vs {sr} {verdict}")
+    # the result restated after the verdict: the answer is then copied from the words right before it, as at
+    # medium, not across the 40-60 tokens of the check (§19 miscopied it there)
+    w.text(f"\ncheck nines {sa} and {sb} so {product} vs {sr} {verdict} result {spaced(digits(result))}")
 
 
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,

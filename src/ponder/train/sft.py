@@ -85,7 +85,10 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
         direct = rng.random() < cfg.direct_frac
         # None: no effort line, the prompt every earlier model saw. Drawn only when asked for, so that the data of
         # every earlier recipe stays as it was.
-        effort = rng.choice((None, *PROMPT_EFFORTS)) if cfg.effort_prompts and not direct else None
+        effort = None
+        if cfg.effort_prompts and not direct:
+            efforts = (None, *PROMPT_EFFORTS)
+            effort = rng.choice(efforts) if cfg.effort_weights is None else rng.choices(efforts, cfg.effort_weights)[0]
         ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac,
                           catch_rate=cfg.catch_rate, effort=effort)
         if len(ex.input_ids) <= cfg.max_len:

@@ -71,6 +71,10 @@ class SFTConfig:
     # (ponder.tasks.arithmetic_pad): the model learns to think as long as it is asked, not only as long as a budget
     # lets it. The trained model's ponder.json says so (effort_prompt), and ponder then states the effort it asks for.
     effort_prompts: bool = False
+    # With effort_prompts, the sampling weights of no line, low, medium and high (None: equal). No line and medium
+    # teach the scratchpad every earlier model learned, and high repeats it before its check, so a stage teaching new
+    # low and high forms can give those more of the examples.
+    effort_weights: tuple[float, ...] | None = None
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
     eval_every: int = 250  # steps between held-out accuracy checks (0: never)
@@ -89,6 +93,10 @@ class SFTConfig:
         if self.task_weights is not None and (len(self.task_weights) != len(self.tasks)
                                               or min(self.task_weights) < 0 or sum(self.task_weights) <= 0):
             raise ValueError(f"task_weights needs one non-negative weight per task ({len(self.tasks)}), not all zero")
+        if self.effort_weights is not None and (not self.effort_prompts or len(self.effort_weights) != 4
+                                                or min(self.effort_weights) < 0 or sum(self.effort_weights) <= 0):
+            raise ValueError("effort_weights needs effort_prompts and four non-negative weights (no line, low, "
+                             "medium, high), not all zero")
         if self.steps < 1 or self.batch_tokens < self.max_len or self.max_len < 32:
             raise ValueError("need steps >= 1, max_len >= 32 and batch_tokens >= max_len")
         if not self.lr > 0:
