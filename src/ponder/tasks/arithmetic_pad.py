@@ -13,19 +13,21 @@ of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, 
 - `low` leaves out a zero carry or borrow (`7*3=21`, not `7*3+0=21`): the same facts in fewer tokens.
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
 - `high` checks a product by casting out nines, a check by another method, in a line after the plain scratchpad's
-  units check: each operand reduced to its digital root, their product reduced, and the result reduced the same way
-  (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok result 1 2 5 1` for
-  417 * 3), the result restated last so that the answer is copied from the words right before it. Every
+  result line: each operand reduced to its digital root, their product reduced, and the result reduced the same way
+  (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok` for 417 * 3); the result
+  line is then restated and the units check ends the trace as at `medium`, the ending the answer is copied after. Every
   reduction step is a column-sum step the model already writes. Sums and
   differences, whose scratchpad is a single line already checked at its units, are written as at `medium`: the
   check's fixed cost (about 60 tokens) would more than double their thinking, and thinking should grow with the
   problem (the eval issue's adaptive-compute bar).
-Every effort ends with the plain scratchpad's ending or, at `high`, a line after it, and the answer is the result line.
+Every effort ends with the plain scratchpad's ending (the result line and the units check), and the answer is the
+result line.
 Trained with the operands' roots in a line before the scratchpad (§18), the effort line was read, but that line
 broke the scratchpad's look-ups (`high` answered 64/86/80% of levels 3-5 against `medium`'s 94/100/94%), so the
 whole check now comes after it. Trained so (§19), `medium` stayed intact and the check was written on 49 of 60
-products, but `high`'s answer, copied across the check line, was miscopied (86/88/94% against 98/98/100%); the
-check now ends by restating the result (§20). No model trained on these pads is shipped.
+products, but `high`'s answer, copied across the check line, was miscopied (86/88/94% against 98/98/100%), and
+with the result restated after the verdict (§20) it was miscopied as often (53 of 60 answers the last result line's
+number), so `high` now ends as `medium` does (§21). No model trained on these pads is shipped.
 """
 
 from __future__ import annotations
@@ -184,9 +186,7 @@ def _nines_check(w: Writer, a: int, b: int, result: int) -> None:
     sc, rc = _root(ra * rb)
     product = f"{ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}"
     verdict = "ok" if rr == rc else "no"
-    # the result restated after the verdict: the answer is then copied from the words right before it, as at
-    # medium, not across the 40-60 tokens of the check (§19 miscopied it there)
-    w.text(f"\ncheck nines {sa} and {sb} so {product} vs {sr} {verdict} result {spaced(digits(result))}")
+    w.text(f"check nines {sa} and {sb} so {product} vs {sr} {verdict}\n")
 
 
 def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float,
@@ -198,7 +198,11 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
     w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
     result = compute(w, a, op, b)
     _result_line(w, op, result)
-    _units_check(w, a, op, b)
     if effort == "high" and op == "*":
+        # the check between the result line and its restatement, so that the trace ends as at medium (`result ...`
+        # then the units check), the ending after which the model copies its answer: ended by the check (§19) or
+        # by the result restated after the verdict (§20), the answer was miscopied from a right result line
         _nines_check(w, a, b, value(a, op, b))
+        _result_line(w, op, result)
+    _units_check(w, a, op, b)
     return w.spans
