@@ -12,10 +12,10 @@ the operands' digits in another order, because this tiny model finds every digit
 of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, §14-17):
 - `low` leaves out a zero carry or borrow (`7*3=21`, not `7*3+0=21`): the same facts in fewer tokens.
 - `medium` (and no effort line: the scratchpad every earlier ponder model was trained on) writes every step whole.
-- `high` checks a product by casting out nines, a check by another method, in a line after the plain scratchpad's
-  result line: each operand reduced to its digital root, their product reduced, and the result reduced the same way
+- `high` checks a product by casting out nines, a check by another method, in a line after the whole plain
+  scratchpad: each operand reduced to its digital root, their product reduced, and the result reduced the same way
   (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok` for 417 * 3); the result
-  line is then restated and the units check ends the trace as at `medium`, the ending the answer is copied after. Every
+  line and the units check are then written again, the ending the answer is copied after. Every
   reduction step is a column-sum step the model already writes. Sums and
   differences, whose scratchpad is a single line already checked at its units, are written as at `medium`: the
   check's fixed cost (about 60 tokens) would more than double their thinking, and thinking should grow with the
@@ -27,7 +27,9 @@ broke the scratchpad's look-ups (`high` answered 64/86/80% of levels 3-5 against
 whole check now comes after it. Trained so (§19), `medium` stayed intact and the check was written on 49 of 60
 products, but `high`'s answer, copied across the check line, was miscopied (86/88/94% against 98/98/100%), and
 with the result restated after the verdict (§20) it was miscopied as often (53 of 60 answers the last result line's
-number), so `high` now ends as `medium` does (§21). No model trained on these pads is shipped.
+number). Ending as `medium` does, with the check between the result line and the units check (§21), the answer was
+copied every time but the check was written on only 35 of 60, so it now comes after the whole plain scratchpad
+again (§22). No model trained on these pads is shipped.
 """
 
 from __future__ import annotations
@@ -198,11 +200,14 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
     w.text(f"{spaced(digits(a))} {op} {spaced(digits(b))}\n")
     result = compute(w, a, op, b)
     _result_line(w, op, result)
+    _units_check(w, a, op, b)
     if effort == "high" and op == "*":
-        # the check between the result line and its restatement, so that the trace ends as at medium (`result ...`
-        # then the units check), the ending after which the model copies its answer: ended by the check (§19) or
-        # by the result restated after the verdict (§20), the answer was miscopied from a right result line
+        # After the whole plain scratchpad, where going on or stopping is read from the effort line (§20: on every
+        # trace); parting at the line after the result line, it was read on 35 of 60 (§21). Then the plain ending
+        # again, after which the model copies its answer: ended by the check (§19) or by the result restated after
+        # the verdict (§20), the answer was miscopied from a right result line; ended so, never (§21).
+        w.text("\n")
         _nines_check(w, a, b, value(a, op, b))
         _result_line(w, op, result)
-    _units_check(w, a, op, b)
+        _units_check(w, a, op, b)
     return w.spans
