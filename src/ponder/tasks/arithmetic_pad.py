@@ -29,7 +29,8 @@ products, but `high`'s answer, copied across the check line, was miscopied (86/8
 with the result restated after the verdict (§20) it was miscopied as often (53 of 60 answers the last result line's
 number). Ending as `medium` does, with the check between the result line and the units check (§21), the answer was
 copied every time but the check was written on only 35 of 60, so it now comes after the whole plain scratchpad
-again (§22). No model trained on these pads is shipped.
+again; trained so (§22), the answer was copied every time but `medium` wrote the check too (49 of 60). No model
+trained on these pads is shipped.
 """
 
 from __future__ import annotations
