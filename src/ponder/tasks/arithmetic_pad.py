@@ -15,11 +15,10 @@ of those broke it (benchmarks/results/experiments/countdown_trace_redesigns.md, 
 - `high` checks a product by casting out nines, a check by another method, in a line after the whole plain
   scratchpad: each operand reduced to its digital root, their product reduced, and the result reduced the same way
   (`check nines 4+1+7=12 1+2+0=3 so 3 and 3 so 3*3+0=9 so 9 vs 1+2+5=8 8+1+0=9 so 9 ok` for 417 * 3); the result
-  line and the units check are then written again, the ending the answer is copied after. Every
-  reduction step is a column-sum step the model already writes. Sums and
-  differences, whose scratchpad is a single line already checked at its units, are written as at `medium`: the
-  check's fixed cost (about 60 tokens) would more than double their thinking, and thinking should grow with the
-  problem (the eval issue's adaptive-compute bar).
+  line and the units check are then written again, the ending the answer is copied after. Every reduction step is
+  a column-sum step the model already writes. Sums and differences, whose scratchpad is a single line already
+  checked at its units, are written as at `medium`: the check's fixed cost (about 60 tokens) would more than double
+  their thinking, and thinking should grow with the problem (the eval issue's adaptive-compute bar).
 Every effort ends with the plain scratchpad's ending (the result line and the units check), and the answer is the
 result line.
 Trained with the operands' roots in a line before the scratchpad (§18), the effort line was read, but that line
@@ -184,7 +183,7 @@ def _reduced(n: int) -> tuple[str, int]:
 
 
 def _nines_check(w: Writer, a: int, b: int, result: int) -> None:
-    """High effort's last line for a product: the operands' digital roots and their product's, against the result's."""
+    """High effort's check line for a product: the operands' digital roots and their product's, against the result's."""
     (sa, ra), (sb, rb), (sr, rr) = _reduced(a), _reduced(b), _reduced(result)
     sc, rc = _root(ra * rb)
     product = f"{ra}*{rb}+0={ra * rb}" + (f" {sc}" if sc else "") + f" so {rc}"

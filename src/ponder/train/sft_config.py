@@ -90,18 +90,16 @@ class SFTConfig:
             raise ValueError(f"unknown size {self.size!r}; known: {', '.join(MODEL_SIZES)}")
         for name in self.tasks:
             get_task(name)
-        if self.task_weights is not None and (len(self.task_weights) != len(self.tasks)
-                                              or min(self.task_weights) < 0 or sum(self.task_weights) <= 0):
+        if self.task_weights is not None and not _sampling_weights(self.task_weights, len(self.tasks)):
             raise ValueError(f"task_weights needs one non-negative weight per task ({len(self.tasks)}), not all zero")
-        if self.effort_weights is not None and (not self.effort_prompts or len(self.effort_weights) != 4
-                                                or min(self.effort_weights) < 0 or sum(self.effort_weights) <= 0):
+        if self.effort_weights is not None and not (self.effort_prompts and _sampling_weights(self.effort_weights, 4)):
             raise ValueError("effort_weights needs effort_prompts and four non-negative weights (no line, low, "
                              "medium, high), not all zero")
         if self.steps < 1 or self.batch_tokens < self.max_len or self.max_len < 32:
             raise ValueError("need steps >= 1, max_len >= 32 and batch_tokens >= max_len")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
-        if len(self.level_weights) != 5 or min(self.level_weights) < 0 or sum(self.level_weights) <= 0:
+        if not _sampling_weights(self.level_weights, 5):
             raise ValueError("level_weights needs five non-negative weights, not all zero")
         if not 0 <= self.direct_frac <= 1 or not 0 <= self.slip_rate < 1 or not 0 <= self.cut_frac <= 1:
             raise ValueError("direct_frac and cut_frac must be in [0, 1] and slip_rate in [0, 1)")
@@ -151,6 +149,11 @@ class SFTConfig:
             else:
                 flags.append(f"--{f.name.replace('_', '-')} {value}")
         return "ponder train sft " + " ".join(flags)
+
+
+def _sampling_weights(weights: tuple[float, ...], n: int) -> bool:
+    """Whether `weights` can weight a draw among `n` choices: n of them, none negative, not all zero."""
+    return len(weights) == n and min(weights) >= 0 and sum(weights) > 0
 
 
 # Config fields without a `ponder train sft` flag: they keep their defaults on the command line.
