@@ -10,6 +10,7 @@ from ponder.effort_prompt import effort_messages, stated_effort
 from ponder.engine import GenerationParams, generate
 from ponder.engine.summary import summary_line
 from ponder.model.checkpoint import DEFAULT_MODEL, load_checkpoint
+from ponder.recheck import rechecks_for
 from ponder.tasks import get_task, read_question
 
 
@@ -79,7 +80,8 @@ def ask(question: str | list[dict], model: str = DEFAULT_MODEL, effort: str = "h
     limit = thinking_budget(meta, effort, budget)
     params = GenerationParams(max_thinking=limit, min_thinking=min(min_thinking, limit),
                               answer_budget=meta.answer_budget, temperature=temperature, seed=seed,
-                              max_new_tokens=limit + meta.answer_budget + 8)
+                              max_new_tokens=limit + meta.answer_budget + 8,
+                              rechecks=rechecks_for(meta.rechecks, effort, budget))
     stated = effort_messages(messages, stated_effort(meta.effort_prompt, effort, budget))
     prompt = list(tokenizer.apply_chat_template(stated, add_generation_prompt=True, tokenize=True,
                                                 return_dict=False))

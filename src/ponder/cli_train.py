@@ -119,6 +119,11 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
                      help="with --effort-prompts, sampling weights of no line, low, medium and high (default "
                           "equal), e.g. 1,2,1,2 for a stage that teaches new low and high scratchpads while no line "
                           "and medium keep the one the model knows")
+    sft.add_argument("--recheck-weights", type=weights, default=None, metavar="W0,W1,...",
+                     help="sampling weights of 0, 1, 2, ... rechecks after a finished trace (the word `check` "
+                          "forced where the model ends its thinking, masked, then a second look it learns to "
+                          "write), e.g. 2,1,1; the model's `medium` then takes one recheck fewer than `high`, which "
+                          "takes the most (default: none)")
     sft.add_argument("--seed", type=int, default=defaults.seed, help="data and init seed (default 0)")
     sft.add_argument("--eval-every", type=positive_int, default=defaults.eval_every,
                      help=f"steps between held-out checks, 0 for none (default {defaults.eval_every})")
@@ -270,7 +275,7 @@ def run_train(args: argparse.Namespace) -> int:
                     countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat,
                     countdown_flat_four=args.countdown_flat_four, space_prefixed=args.space_prefixed,
                     task_weights=args.task_weights, effort_prompts=args.effort_prompts,
-                    effort_weights=args.effort_weights, seed=args.seed,
+                    effort_weights=args.effort_weights, recheck_weights=args.recheck_weights, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     from ponder.train.sft import run_sft  # torch: after the settings are checked
 

@@ -38,12 +38,16 @@ class GenerationParams:
     seed: int | None = None
     handover: str = ""  # text forced before `</think>` when the budget ends the thinking
     continuation: str = "\nWait,"  # text forced in place of an early `</think>`
+    rechecks: int = 0  # the first this many ends of thinking are replaced by `recheck` (ponder.recheck)
+    recheck: str = "\ncheck"  # the word a model trained with rechecks goes on after
 
     def __post_init__(self) -> None:
         if self.max_thinking is not None and self.max_thinking < 0:
             raise ValueError(f"thinking budget must be >= 0, got {self.max_thinking}")
         if self.min_thinking < 0:
             raise ValueError(f"minimum thinking must be >= 0, got {self.min_thinking}")
+        if self.rechecks < 0:
+            raise ValueError(f"rechecks must be >= 0, got {self.rechecks}")
         if self.max_thinking is not None and self.min_thinking > self.max_thinking:
             raise ValueError(f"minimum thinking {self.min_thinking} exceeds the budget {self.max_thinking}")
         if self.answer_budget < 1:
@@ -78,6 +82,7 @@ class _Row:
     thinking: int = 0
     answer: int = 0
     budget_hit: bool = False
+    rechecks: int = 0  # ends of thinking replaced by the recheck word so far
     finish: str | None = None
     guard: TokenGuard | None = None  # masks the model's thinking tokens (ponder.engine.guard)
 
@@ -90,6 +95,7 @@ class _Vocab:
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
         self.handover = tokenizer.encode(params.handover, add_special_tokens=False) if params.handover else []
         self.continuation = tokenizer.encode(params.continuation, add_special_tokens=False)
+        self.recheck = tokenizer.encode(params.recheck, add_special_tokens=False) if params.rechecks else []
 
 
 def _single_id(tokenizer, text: str) -> int:
@@ -152,6 +158,12 @@ def _choose(row: _Row, sampled: int | None, v: _Vocab, p: GenerationParams) -> t
         if row.thinking < p.min_thinking:
             row.queue = v.continuation[1:]
             return v.continuation[0], True
+        # a recheck that would not fit the budget is not started: the budget's forced end comes first anyway
+        fits = p.max_thinking is None or row.thinking + len(v.recheck) < p.max_thinking
+        if row.rechecks < p.rechecks and fits:
+            row.rechecks += 1
+            row.queue = v.recheck[1:]
+            return v.recheck[0], True
         if sampled == v.eos:  # the model stopped inside its thinking: close it so that it still answers
             return v.end_think, True
     return sampled, False

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from ponder.effort_prompt import stated_effort
 from ponder.engine import GenerationParams, generate
 from ponder.eval.metrics import ks_up_to, maj_at_k, pass_at_k
+from ponder.recheck import rechecks_for
 from ponder.tasks import get_task
 from ponder.train.data import prompt_ids
 
@@ -34,6 +35,7 @@ class Row:
     maj_at: dict[str, float] = field(default_factory=dict)
     min_thinking: int = 0  # an earlier `</think>` was replaced by `Wait,` until this many tokens (budget forcing)
     stated_effort: str | None = None  # the effort the prompt stated (`Reasoning: high`; ponder.effort_prompt)
+    rechecks: int = 0  # ends of thinking replaced by the recheck word (ponder.recheck)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,12 +44,14 @@ class Row:
 def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], settings: dict[str, int], n: int,
              seed: int, samples: int = 1, temperature: float | None = None, answer_budget: int = 48,
              batch_size: int = 64, on_cell: Callable[[Row], None] | None = None, guard: bool = False,
-             min_thinking: int = 0, effort_prompt: bool = False) -> list[Row]:
+             min_thinking: int = 0, effort_prompt: bool = False,
+             rechecks: dict[str, int] | None = None) -> list[Row]:
     """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens. `guard` decodes with
     each task's decoding guard (`Task.guard`: countdown keeps the search's books; ponder.tasks.countdown_guard).
     `min_thinking` forces thinking of at least that many tokens (capped by each budget), s1's budget forcing: an
     earlier `</think>` is replaced by `Wait,`. `effort_prompt`: the model reads its effort from the prompt
-    (PonderMeta.effort_prompt), so a setting named after an effort states it (ponder.effort_prompt)."""
+    (PonderMeta.effort_prompt), so a setting named after an effort states it (ponder.effort_prompt). `rechecks`
+    (PonderMeta.rechecks) gives a setting named after an effort that many rechecks (ponder.recheck)."""
     if n < 1 or samples < 1:
         raise ValueError("n and samples must be >= 1")
     temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
@@ -63,8 +67,10 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
             stated = stated_effort(effort_prompt, label)
             prompts = [prompt_ids(tokenizer, p.prompt, stated) for _, p in jobs]
             floor = min(min_thinking, budget)
+            looks = rechecks_for(rechecks or {}, label)
             base = GenerationParams(max_thinking=budget, min_thinking=floor, answer_budget=answer_budget,
-                                    temperature=temperature, max_new_tokens=budget + answer_budget + 8)
+                                    temperature=temperature, max_new_tokens=budget + answer_budget + 8,
+                                    rechecks=looks)
             params = [replace(base, seed=seed * 100_003 + i) for i in range(len(prompts))]  # samples must differ
             start = time.perf_counter()
             guards = [task.guard(p) for _, p in jobs] if guard else None  # stateful: new ones for each setting
@@ -75,7 +81,7 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
                 mine = [c for (lvl, _), c in zip(jobs, completions, strict=True) if lvl == level]
                 share = seconds * sum(len(c.token_ids) for c in mine) / total_tokens
                 row = replace(_row(task, level, label, budget, problems[level], mine, samples, share),
-                              min_thinking=floor, stated_effort=stated)
+                              min_thinking=floor, stated_effort=stated, rechecks=looks)
                 rows.append(row)
                 if on_cell:
                     on_cell(row)

@@ -40,6 +40,8 @@ class PonderMeta:
     # Trained to read its reasoning effort from the prompt (`Reasoning: high`, ponder.effort_prompt):
     # ponder then states the effort it asks for (not for `none` or an explicit budget, which keep the plain prompt).
     effort_prompt: bool = False
+    # Trained with rechecks (ponder.recheck): how many each effort takes, e.g. {"medium": 1, "high": 2}.
+    rechecks: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path) -> PonderMeta:
@@ -47,13 +49,14 @@ class PonderMeta:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text())
-        known = {k: data[k] for k in ("efforts", "answer_budget", "recipe", "parent", "eval", "effort_prompt")
-                 if k in data}
+        names = ("efforts", "answer_budget", "recipe", "parent", "eval", "effort_prompt", "rechecks")
+        known = {k: data[k] for k in names if k in data}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
         return {"efforts": self.efforts, "answer_budget": self.answer_budget, "recipe": self.recipe,
-                "parent": self.parent, "eval": self.eval, "effort_prompt": self.effort_prompt}
+                "parent": self.parent, "eval": self.eval, "effort_prompt": self.effort_prompt,
+                "rechecks": self.rechecks}
 
 
 def shipped_models() -> list[str]:

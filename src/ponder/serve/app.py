@@ -27,6 +27,7 @@ from ponder.engine import GenerationParams
 from ponder.engine.parse import ReasoningParser
 from ponder.engine.stream import IncrementalDecoder
 from ponder.engine.summary import summary_line
+from ponder.recheck import rechecks_for
 from ponder.serve.batcher import Batcher, wait
 from ponder.serve.schemas import ChatRequest
 
@@ -108,8 +109,10 @@ def create_app(model: str, api_key: str | None = None, max_batch: int = 32, serv
         if len(prompt) + total > context:
             raise APIError(400, f"the prompt ({len(prompt)} tokens) and max completion ({total} tokens) exceed the "
                                 f"context of {context} tokens", param="messages", code="context_length_exceeded")
+        looks = rechecks_for(meta.rechecks, effort, req.thinking_budget)
         params = [GenerationParams(max_thinking=budget, min_thinking=min(req.min_thinking_tokens, budget),
                                    answer_budget=answer, max_new_tokens=total, temperature=req.temperature,
+                                   rechecks=looks,
                                    top_p=req.top_p, seed=None if req.seed is None else req.seed + i)
                   for i in range(req.n)]
         return prompt, params, effort

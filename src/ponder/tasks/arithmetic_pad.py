@@ -211,3 +211,22 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
         _result_line(w, op, result)
         _units_check(w, a, op, b)
     return w.spans
+
+
+def recheck(a: int, op: str, b: int, index: int, rng: random.Random | None, slip_rate: float) -> list[Span]:
+    """What follows the `index`-th (0-based) forced `check` after a product's finished scratchpad (ponder.recheck):
+    the first is the casting-out-nines check (a second method, whose digit sums are column-sum steps the model
+    already writes), every later one the whole scratchpad written again. Each ends with the plain scratchpad's ending
+    (the result line and the units check), the only ending after which this model copies its answer right every time
+    (benchmarks/results/experiments/countdown_trace_redesigns.md, §20-22)."""
+    w = Writer(rng, slip_rate)
+    if index == 0 and op == "*":
+        _nines_check(w, a, b, value(a, op, b))
+        w.spans[-1] = Span(w.spans[-1].text.removeprefix("check"))
+        result = digits(value(a, op, b))
+    else:
+        w.text(f"\n{spaced(digits(a))} {op} {spaced(digits(b))}\n")
+        result = compute(w, a, op, b)
+    _result_line(w, op, result)
+    _units_check(w, a, op, b)
+    return w.spans

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ponder.effort_prompt import effort_messages
+from ponder.recheck import RECHECK_TEXT
 from ponder.tasks import Problem, Span, Task
 
 IGNORE = -100
@@ -43,12 +44,14 @@ def prompt_ids(tokenizer, prompt: str, effort: str | None = None) -> list[int]:
 
 
 def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, direct: bool,
-                 slip_rate: float, cut: bool = False, catch_rate: float = 0.0, effort: str | None = None) -> Example:
+                 slip_rate: float, cut: bool = False, catch_rate: float = 0.0, effort: str | None = None,
+                 rechecks: int = 0) -> Example:
     """`cut` ends the trace at a random word, as a thinking budget does: `</think>` is then forced (masked, so the
     model never learns to stop mid-thought) and the reference answer follows, the model's best direct guess. Without
     such examples a cut search was followed by junk and scored below answering at once. `catch_rate` inserts caught
     repeats into the trace (`Task.catch_repeats`). `effort` states a reasoning effort in the prompt and asks the
-    task for that effort's trace."""
+    task for that effort's trace. `rechecks` (an uncut trace only) appends that many rechecks, each after the word
+    the engine forces (ponder.recheck: masked, so the model never goes on by itself)."""
     spans = [Span("<think>")]
     answer = problem.answer
     if direct:
@@ -62,6 +65,10 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
             spans.append(Span("</think>", learn=False))
         else:
             spans += trace
+            for i in range(rechecks):
+                more = task.recheck_spans(problem, text, i, rng, slip_rate)
+                spans += [Span(RECHECK_TEXT, learn=False), *more]
+                text += RECHECK_TEXT + "".join(s.text for s in more)
             answer = task.answer_from_trace(problem, text)
             spans.append(Span("</think>"))
     spans += [Span(answer + tokenizer.eos_token)]

@@ -27,6 +27,7 @@ from ponder.model.config import DEFAULT_POSITIONS, model_config
 from ponder.model.init import init_number_embeddings
 from ponder.model.tokenizer import build_tokenizer, tokenizer_kind
 from ponder.progress import progress_bar
+from ponder.recheck import recheck_counts
 from ponder.tasks import Task, get_task
 from ponder.tasks.countdown import CountdownTask
 from ponder.train.data import (
@@ -89,8 +90,13 @@ def _pool_steps(cfg: SFTConfig, tokenizer, k: int,
         if cfg.effort_prompts and not direct:
             efforts = (None, *PROMPT_EFFORTS)
             effort = rng.choice(efforts) if cfg.effort_weights is None else rng.choices(efforts, cfg.effort_weights)[0]
-        ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=rng.random() < cfg.cut_frac,
-                          catch_rate=cfg.catch_rate, effort=effort)
+        cut = rng.random() < cfg.cut_frac
+        # drawn only when asked for, so that the data of every earlier recipe stays as it was
+        rechecks = 0
+        if cfg.recheck_weights is not None and not direct and not cut:
+            rechecks = rng.choices(range(len(cfg.recheck_weights)), cfg.recheck_weights)[0]
+        ex = make_example(tokenizer, task, problem, rng, direct, cfg.slip_rate, cut=cut,
+                          catch_rate=cfg.catch_rate, effort=effort, rechecks=rechecks)
         if len(ex.input_ids) <= cfg.max_len:
             examples.append(ex)
     return [pack_by_width(group, cfg.row_widths) for group in step_groups(examples, cfg.batch_tokens)]
@@ -141,7 +147,7 @@ def _meta(cfg: SFTConfig, evals: dict, bf16: bool) -> PonderMeta:
     recipe = {"stage": "sft", "command": cfg.command(), "config": asdict(cfg),
               "precision": "bf16 autocast" if bf16 else "float32"}
     return PonderMeta(efforts=written_efforts(cfg), recipe=recipe, parent=cfg.init, eval=evals,
-                      effort_prompt=cfg.effort_prompts)
+                      effort_prompt=cfg.effort_prompts, rechecks=recheck_counts(cfg.recheck_weights))
 
 
 def written_efforts(cfg: SFTConfig) -> dict[str, int]:

@@ -75,6 +75,9 @@ class SFTConfig:
     # teach the scratchpad every earlier model learned, and high repeats it before its check, so a stage teaching new
     # low and high forms can give those more of the examples.
     effort_weights: tuple[float, ...] | None = None
+    # Sampling weights of 0, 1, 2, ... rechecks after a thinking example's finished trace (ponder.recheck; None:
+    # none). The trained model's ponder.json gives `high` the most and `medium` one fewer (recheck_counts).
+    recheck_weights: tuple[float, ...] | None = None
     pool: int = 1024  # examples packed together at a time
     seed: int = 0
     eval_every: int = 250  # steps between held-out accuracy checks (0: never)
@@ -95,6 +98,10 @@ class SFTConfig:
         if self.effort_weights is not None and not (self.effort_prompts and _sampling_weights(self.effort_weights, 4)):
             raise ValueError("effort_weights needs effort_prompts and four non-negative weights (no line, low, "
                              "medium, high), not all zero")
+        looks = self.recheck_weights
+        if looks is not None and not (len(looks) >= 2 and _sampling_weights(looks, len(looks))):
+            raise ValueError("recheck_weights needs at least two non-negative weights (of 0, 1, ... rechecks), "
+                             "not all zero")
         if self.steps < 1 or self.batch_tokens < self.max_len or self.max_len < 32:
             raise ValueError("need steps >= 1, max_len >= 32 and batch_tokens >= max_len")
         if not self.lr > 0:

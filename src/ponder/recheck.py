@@ -1,0 +1,37 @@
+"""Rechecks: a reasoning effort that buys more looks at a finished answer (s1's budget forcing, by count).
+
+A model trained with rechecks (`ponder train sft --recheck-weights`) saw, after some of its finished traces, the word
+`check` forced where it ended its thinking, and learned what to write after it (`Task.recheck_spans`: a product's
+first is a casting-out-nines check, then the whole computation again; a countdown search's is its last check line
+again). The forced word itself is masked, so the model never learns to go on by itself: how many looks it takes is
+the caller's choice. The engine forces `RECHECK_TEXT` in place of the first `n` ends of thinking
+(`GenerationParams.rechecks`), and the checkpoint's ponder.json says how many each effort takes
+(`PonderMeta.rechecks`, e.g. `{"medium": 1, "high": 2}`).
+
+Where s1 forces `Wait,` (which ponder's traces use for a slip's correction, so forcing it after finished work made
+the model "correct" right lines: benchmarks/results/experiments/budget_forcing.md), this forces a word whose
+continuation the model was trained on. And where a model told its effort in the prompt must decide, hundreds of
+tokens later, whether to go on, which this 3M-parameter model read unreliably (countdown_trace_redesigns.md §15,
+§19-22), here the engine decides and the model only writes the check.
+"""
+
+from __future__ import annotations
+
+RECHECK_TEXT = "\ncheck"
+
+
+def rechecks_for(rechecks: dict[str, int], effort: str | None, budget: int | None = None) -> int:
+    """How many rechecks a request takes: its effort's (the checkpoint's table), none for an explicit budget (the
+    caller asked for tokens, not an effort) or an effort the table does not name."""
+    if budget is not None or effort is None:
+        return 0
+    return rechecks.get(effort, 0)
+
+
+def recheck_counts(weights: tuple[float, ...] | None) -> dict[str, int]:
+    """The efforts' recheck counts for a model trained with `weights` (of 0, 1, ... rechecks): `high` takes the most
+    it was trained on and `medium` one fewer, so that each effort thinks more than the one below it."""
+    if not weights or len(weights) < 2:
+        return {}
+    most = len(weights) - 1
+    return {"medium": most - 1, "high": most} if most > 1 else {"high": most}
