@@ -86,11 +86,7 @@ class ArithmeticTask(Task):
 
     def recheck_spans(self, problem: Problem, thinking: str, index: int, rng: random.Random | None = None,
                       slip_rate: float = 0.0) -> list[Span]:
-        # A sum's or difference's look again is its units check again, as cheap as the base class's: their
-        # one-line scratchpad costs less than any second method would, and easy problems should think little.
-        if problem.meta["op"] != "*":
-            return super().recheck_spans(problem, thinking, index, rng, slip_rate)
-        return recheck(problem.meta["a"], problem.meta["op"], problem.meta["b"], index, rng, slip_rate)
+        return recheck(problem.meta["a"], problem.meta["op"], problem.meta["b"], rng, slip_rate)
 
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         ok: list[bool] = []
