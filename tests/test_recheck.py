@@ -5,6 +5,7 @@ import json
 import random
 
 import pytest
+from tests.test_engine import Biased
 
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import PONDER_JSON, PonderMeta
@@ -12,7 +13,6 @@ from ponder.recheck import RECHECK_TEXT, recheck_counts, rechecks_for
 from ponder.tasks import get_task
 from ponder.train.data import IGNORE, make_example, prompt_ids
 from ponder.train.sft_config import SFTConfig
-from tests.test_engine import Biased
 
 ARITH = get_task("arithmetic")
 
