@@ -22,6 +22,19 @@ def spaced_tokenizer():
 
 
 @pytest.fixture(scope="session")
+def pool_texts(tokenizer):
+    """The decoded examples of an SFT config's first pool of steps (what a run's first steps train on)."""
+
+    def texts(cfg) -> list[str]:
+        from ponder.train.sft import _pool_steps
+
+        return [tokenizer.decode(ex.input_ids) for step in _pool_steps(cfg, tokenizer, 0)
+                for rows in step for row in rows for ex in row]
+
+    return texts
+
+
+@pytest.fixture(scope="session")
 def make_checkpoint(tokenizer):
     """Save a random "test"-size model as a checkpoint: `seed` picks its weights, `overrides` set config fields."""
 

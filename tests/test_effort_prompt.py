@@ -122,19 +122,13 @@ def test_training_examples_state_the_effort_they_were_written_for(tokenizer):
     assert "<|system|>" not in plain
 
 
-def test_the_sft_pool_draws_every_effort_only_when_asked(tokenizer):
-    from ponder.train.sft import _meta, _pool_steps
+def test_the_sft_pool_draws_every_effort_only_when_asked(pool_texts):
+    from ponder.train.sft import _meta
     from ponder.train.sft_config import SFTConfig
 
     def lines(cfg):
-        found = set()
-        for step in _pool_steps(cfg, tokenizer, 0):
-            for rows in step:
-                for row in rows:
-                    for ex in row:
-                        text = tokenizer.decode(ex.input_ids)
-                        found.add(text.split("<|system|>")[1].split("<|end|>")[0] if "<|system|>" in text else "")
-        return found
+        return {text.split("<|system|>")[1].split("<|end|>")[0] if "<|system|>" in text else ""
+                for text in pool_texts(cfg)}
 
     base = dict(size="test", max_len=640, batch_tokens=2048, pool=96, tasks=("arithmetic",), seed=4)
     assert lines(SFTConfig(**base)) == {""}

@@ -152,18 +152,11 @@ def test_eval_ask_and_serve_give_each_effort_its_rechecks(recheck_checkpoint, tm
     assert submitted == [1, 0, 0, 2]
 
 
-def test_the_sft_pool_draws_rechecks_only_when_asked(tokenizer):
-    from ponder.train.sft import _meta, _pool_steps
+def test_the_sft_pool_draws_rechecks_only_when_asked(pool_texts):
+    from ponder.train.sft import _meta
 
     def looks(cfg):
-        found = set()
-        for step in _pool_steps(cfg, tokenizer, 0):
-            for rows in step:
-                for row in rows:
-                    for ex in row:
-                        text = tokenizer.decode(ex.input_ids)
-                        found.add(text.count("check units"))  # each look ends with one, as the trace does
-        return found
+        return {text.count("check units") for text in pool_texts(cfg)}  # each look ends with one, as the trace does
 
     base = dict(size="test", max_len=640, batch_tokens=2048, pool=96, tasks=("arithmetic",), seed=4)
     plain = SFTConfig(**base)
