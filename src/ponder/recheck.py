@@ -1,18 +1,19 @@
 """Rechecks: a reasoning effort that buys more looks at a finished answer (s1's budget forcing, by count).
 
 A model trained with rechecks (`ponder train sft --recheck-weights`) saw, after some of its finished traces, the word
-`check` forced where it ended its thinking, and learned what to write after it (`Task.recheck_spans`: a product's
-first is a casting-out-nines check, then the whole computation again; a countdown search's is its last check line
-again). The forced word itself is masked, so the model never learns to go on by itself: how many looks it takes is
-the caller's choice. The engine forces `RECHECK_TEXT` in place of the first `n` ends of thinking
-(`GenerationParams.rechecks`), and the checkpoint's ponder.json says how many each effort takes
-(`PonderMeta.rechecks`, e.g. `{"medium": 1, "high": 2}`).
+`check` forced where it ended its thinking, and learned what to write after it (`Task.recheck_spans`: arithmetic
+writes its whole scratchpad again, a countdown search its last check line). The forced word itself is masked, so
+the model never learns to go on by itself: how many looks it takes is the caller's choice. The engine forces
+`RECHECK_TEXT` in place of the first `n` ends of thinking (`GenerationParams.rechecks`), and the checkpoint's
+ponder.json says how many each effort takes (`PonderMeta.rechecks`, e.g. `{"medium": 1, "high": 2}`).
 
 Where s1 forces `Wait,` (which ponder's traces use for a slip's correction, so forcing it after finished work made
 the model "correct" right lines: benchmarks/results/experiments/budget_forcing.md), this forces a word whose
 continuation the model was trained on. And where a model told its effort in the prompt must decide, hundreds of
 tokens later, whether to go on, which this 3M-parameter model read unreliably (countdown_trace_redesigns.md §15,
-§19-22), here the engine decides and the model only writes the check.
+§19-22), here the engine decides and the model only writes the check. No shipped model is trained with rechecks:
+what the tiny model wrote after the word repeated digits of the work above it and misread them
+(benchmarks/results/experiments/rechecks.md).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from transformers import DynamicCache, PreTrainedModel
 
 from ponder.engine.guard import Guard, TokenGuard
 from ponder.engine.kv_cache import growing_cache
+from ponder.recheck import RECHECK_TEXT
 
 
 @dataclass
@@ -39,7 +40,7 @@ class GenerationParams:
     handover: str = ""  # text forced before `</think>` when the budget ends the thinking
     continuation: str = "\nWait,"  # text forced in place of an early `</think>`
     rechecks: int = 0  # the first this many ends of thinking are replaced by `recheck` (ponder.recheck)
-    recheck: str = "\ncheck"  # the word a model trained with rechecks goes on after
+    recheck: str = RECHECK_TEXT  # the word a model trained with rechecks goes on after
 
     def __post_init__(self) -> None:
         if self.max_thinking is not None and self.max_thinking < 0:
