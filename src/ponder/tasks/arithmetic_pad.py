@@ -211,17 +211,3 @@ def scratchpad(a: int, op: str, b: int, rng: random.Random | None, slip_rate: fl
         _result_line(w, op, result)
         _units_check(w, a, op, b)
     return w.spans
-
-
-def recheck(a: int, op: str, b: int, rng: random.Random | None, slip_rate: float) -> list[Span]:
-    """What follows a forced `check` after a finished scratchpad (ponder.recheck): the whole scratchpad again, on a
-    line of its own after the word. A look of any other kind broke the answer's copy: this model copies its answer
-    right only when the thinking ends as the plain scratchpad does, the result line then the units check, with the
-    work that made the result right above it (benchmarks/results/experiments/rechecks.md, §1: after a casting-out-
-    nines check and the result restated, the restated result took an extra digit on 3 of 50 products; after the
-    units check written twice, a sum's answer was wrong on half of them)."""
-    w = Writer(rng, slip_rate)
-    w.text(f"\n{spaced(digits(a))} {op} {spaced(digits(b))}\n")
-    _result_line(w, op, compute(w, a, op, b))
-    _units_check(w, a, op, b)
-    return w.spans

@@ -75,11 +75,11 @@ class Task:
         a task whose solver has one way to think ignores it."""
         raise NotImplementedError
 
-    def recheck_spans(self, problem: Problem, thinking: str, index: int, rng: random.Random | None = None,
+    def recheck_spans(self, problem: Problem, thinking: str, rng: random.Random | None = None,
                       slip_rate: float = 0.0) -> list[Span]:
-        """What the model writes after the `index`-th (0-based) `check` the engine forces in place of an end of
-        thinking (ponder.recheck), `thinking` being all written before that word: by default the trace's last check
-        line again, its words after `check` (a second look at the answer it verified), ended as the trace was."""
+        """What the model writes after a `check` the engine forces in place of an end of thinking (ponder.recheck),
+        `thinking` being all written before that word: by default the trace's last check line again, its words
+        after `check` (a second look at the answer it verified), ended as the trace was."""
         checks = [line for line in thinking.splitlines() if line.startswith("check ")]
         if not checks:
             raise ValueError(f"{self.name}: no check line to look at again in the thinking")

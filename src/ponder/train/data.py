@@ -65,8 +65,8 @@ def make_example(tokenizer, task: Task, problem: Problem, rng: random.Random, di
             spans.append(Span("</think>", learn=False))
         else:
             spans += trace
-            for i in range(rechecks):
-                more = task.recheck_spans(problem, text, i, rng, slip_rate)
+            for _ in range(rechecks):
+                more = task.recheck_spans(problem, text, rng, slip_rate)
                 spans += [Span(RECHECK_TEXT, learn=False), *more]
                 text += RECHECK_TEXT + "".join(s.text for s in more)
             answer = task.answer_from_trace(problem, text)
