@@ -36,6 +36,7 @@ from collections import Counter
 from ponder.effort_prompt import stated_effort
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import load_checkpoint
+from ponder.recheck import rechecks_for
 from ponder.tasks import Problem, get_task
 from ponder.tasks.countdown import _PAIR, STEP_KINDS
 from ponder.tasks.countdown_replay import CATCH
@@ -148,7 +149,8 @@ def main() -> int:
     parser.add_argument("--guard", action="store_true", help="decode with countdown's guard (Task.guard)")
     parser.add_argument("--effort", choices=("low", "medium", "high", "unstated"), default="high",
                         help="the effort stated in the prompt of a model that reads one (ponder.json effort_prompt; "
-                             "default high, as `ponder eval --efforts high` states it); `unstated`: the plain prompt")
+                             "default high, as `ponder eval --efforts high` states it), and the rechecks its "
+                             "ponder.json gives that effort; `unstated`: the plain prompt, no rechecks")
     parser.add_argument("--against", default="", metavar="PARENT",
                         help="also decode these problems with PARENT and count the ones fixed and broken")
     args = parser.parse_args()
@@ -199,6 +201,7 @@ def main() -> int:
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
            "stated_effort": stated_effort(model[2].effort_prompt, args.effort),
+           "rechecks": rechecks_for(model[2].rechecks, args.effort),
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     if args.against:
         doc["against"] = args.against
@@ -211,7 +214,8 @@ def _decode(checkpoint: tuple, task, problems: list[Problem], args: argparse.Nam
     """Greedy outputs of a loaded checkpoint on the problems, under the guard with --guard."""
     model, tok, meta, _ = checkpoint
     params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
-                              max_new_tokens=args.max_thinking + meta.answer_budget)
+                              max_new_tokens=args.max_thinking + meta.answer_budget,
+                              rechecks=rechecks_for(meta.rechecks, args.effort))
     guards = [task.guard(p) for p in problems] if args.guard else None
     stated = stated_effort(meta.effort_prompt, args.effort)
     return generate(model, tok, [prompt_ids(tok, p.prompt, stated) for p in problems], [params] * len(problems),

@@ -5,6 +5,7 @@ import json
 import random
 
 import pytest
+import torch
 from tests.test_engine import Biased
 
 from ponder.engine import GenerationParams, generate
@@ -72,6 +73,40 @@ def test_the_engine_forces_the_word_once_per_recheck_and_masks_it(tiny_model):
     # a recheck that would not fit the budget is not started
     c = generate(eager, tok, prompt, GenerationParams(max_thinking=3, answer_budget=2, rechecks=3))[0]
     assert c.thinking_tokens <= 3
+
+
+class Paced(torch.nn.Module):
+    """Wraps a model so that it ends its thinking every `every` steps and never in between: a pass of fixed length."""
+
+    def __init__(self, model, end_id: int, every: int):
+        super().__init__()
+        self.model, self.end_id, self.every, self.steps = model, end_id, every, 0
+
+    def forward(self, **kwargs):
+        out = self.model(**kwargs)
+        self.steps += 1
+        out.logits[..., self.end_id] += 50.0 if self.steps % self.every == 0 else -50.0
+        return out
+
+
+def test_a_recheck_starts_only_where_the_budget_holds_the_first_pass_again(tiny_model):
+    model, tok, _ = tiny_model
+    end = tok.convert_tokens_to_ids("</think>")
+    prompt = [prompt_ids(tok, "What is 2 + 3?")]
+    forced = len(tok.encode(RECHECK_TEXT, add_special_tokens=False))
+    free = generate(Paced(model, end, 12), tok, prompt, GenerationParams(answer_budget=2, rechecks=5))[0]
+    # thinking tokens before each forced word (token 0 is the forced `<think>`)
+    starts = [i - 1 for i in range(1, len(free.mask)) if free.mask[i] == 0 and free.mask[i - 1] == 1]
+    assert len(starts) == 5
+    # Room for a third look's word but not for the first pass again after it: the thinking ends after the second
+    # look, by the model's own `</think>`, instead of a third look the budget would cut. One token more, it starts.
+    budget = starts[2] + starts[0] + forced
+    for room, looks in ((budget, 2), (budget + 1, 3)):
+        c = generate(Paced(model, end, 12), tok, prompt, GenerationParams(max_thinking=room, answer_budget=2,
+                                                                          rechecks=5))[0]
+        assert c.token_ids[:starts[2] + 1] == free.token_ids[:starts[2] + 1]
+        assert sum(1 for i in range(1, len(c.mask)) if c.mask[i] == 0 and c.mask[i - 1] == 1) == looks
+    assert c.thinking_tokens <= budget + 1
 
 
 def test_efforts_take_the_rechecks_their_checkpoint_names():

@@ -6,6 +6,8 @@ writes its whole scratchpad again, a countdown search its last check line). The 
 the model never learns to go on by itself: how many looks it takes is the caller's choice. The engine forces
 `RECHECK_TEXT` in place of the first `n` ends of thinking (`GenerationParams.rechecks`), and the checkpoint's
 ponder.json says how many each effort takes (`PonderMeta.rechecks`, e.g. `{"medium": 1, "high": 2}`).
+A look is started only where the thinking budget left holds the first pass again (a look redoes the work, and one
+the budget cuts leaves the answer to be copied from half-written work).
 
 Where s1 forces `Wait,` (which ponder's traces use for a slip's correction, so forcing it after finished work made
 the model "correct" right lines: benchmarks/results/experiments/budget_forcing.md), this forces a word whose

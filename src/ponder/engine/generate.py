@@ -84,6 +84,7 @@ class _Row:
     answer: int = 0
     budget_hit: bool = False
     rechecks: int = 0  # ends of thinking replaced by the recheck word so far
+    first_pass: int | None = None  # thinking tokens at the first end of thinking: what a look costs
     finish: str | None = None
     guard: TokenGuard | None = None  # masks the model's thinking tokens (ponder.engine.guard)
 
@@ -159,8 +160,12 @@ def _choose(row: _Row, sampled: int | None, v: _Vocab, p: GenerationParams) -> t
         if row.thinking < p.min_thinking:
             row.queue = v.continuation[1:]
             return v.continuation[0], True
-        # a recheck that would not fit the budget is not started: the budget's forced end comes first anyway
-        fits = p.max_thinking is None or row.thinking + len(v.recheck) < p.max_thinking
+        # A look redoes the work (ponder.recheck), so one is started only where the budget left holds the first
+        # pass again: a look the budget cuts leaves the answer to be copied from half-written work.
+        if row.first_pass is None:
+            row.first_pass = row.thinking
+        cost = row.first_pass + len(v.recheck)
+        fits = p.max_thinking is None or row.thinking + cost < p.max_thinking
         if row.rechecks < p.rechecks and fits:
             row.rechecks += 1
             row.queue = v.recheck[1:]
