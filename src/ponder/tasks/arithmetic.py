@@ -19,7 +19,6 @@ from __future__ import annotations
 import random
 import re
 
-from ponder.recheck import RECHECK_TEXT
 from ponder.tasks.arithmetic_pad import scratchpad, value
 from ponder.tasks.base import ASKED_LEVEL, Problem, Span, Task, Verdict, check_level
 
@@ -87,19 +86,14 @@ class ArithmeticTask(Task):
 
     def recheck_spans(self, problem: Problem, thinking: str, rng: random.Random | None = None,
                       slip_rate: float = 0.0) -> list[Span]:
-        """A whole scratchpad again, on a line of its own after the forced word: the first look with a sum's or a
-        product's operands swapped (`4 * 1 5 1` after `1 5 1 * 4`), a second computation of the same result, and
-        every later look alternating back, so that no pass is the text right above it again. Whole, because this
-        model copies its answer right only when the thinking ends as a scratchpad does, the result line then the
-        units check (benchmarks/results/experiments/rechecks.md, §1: after a casting-out-nines check and the result
-        restated, the restated result took an extra digit on 3 of 50 products; after the units check written
-        twice, a sum's answer was wrong on half of them). Swapped, because passes written the same way twice made
-        the model misread operands and miscopy answers among the copies (§2-4)."""
-        looks = thinking.count(RECHECK_TEXT + "\n")
-        a, op, b = problem.meta["a"], problem.meta["op"], problem.meta["b"]
-        if op in "+*" and looks % 2 == 0:
-            a, b = b, a
-        return [Span("\n"), *scratchpad(a, op, b, rng, slip_rate)]
+        """The whole plain scratchpad again, on a line of its own after the forced word. A look of any other kind
+        broke the answer's copy: this model copies its answer right only when the thinking ends as the plain
+        scratchpad does, the result line then the units check, with the work that made the result right above it
+        (benchmarks/results/experiments/rechecks.md, §1: after a casting-out-nines check and the result restated,
+        the restated result took an extra digit on 3 of 50 products; after the units check written twice, a sum's
+        answer was wrong on half of them). Nor with the operands swapped (§5): that second computation was itself
+        miswritten (a partial product's shift zero lost) and the answer follows the last pass's result."""
+        return [Span("\n"), *self.trace_spans(problem, rng, slip_rate)]
 
     def check_steps(self, problem: Problem, thinking: str) -> list[bool]:
         ok: list[bool] = []
