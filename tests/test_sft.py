@@ -358,3 +358,27 @@ def test_effort_weights_skew_the_efforts_stated(tokenizer):
     equal = shares(SFTConfig(**base))
     assert 0.15 < equal["low"] < 0.35 and equal["high"] > 0.15
     assert "--effort-weights 1.0,4.0,1.0,0.0" in SFTConfig(**base, effort_weights=(1.0, 4.0, 1.0, 0.0)).command()
+
+
+def test_level_weights_skew_the_levels_drawn_and_are_a_flag(tokenizer, monkeypatch, capsys):
+    import ponder.train.sft as sft
+    from ponder.cli import main
+    from ponder.tasks.arithmetic import ArithmeticTask
+
+    drawn = []
+    real = ArithmeticTask.sample_split
+    monkeypatch.setattr(ArithmeticTask, "sample_split",
+                        lambda self, rng, level, split: drawn.append(level) or real(self, rng, level, split))
+    base = dict(size="test", max_len=640, batch_tokens=2048, pool=60, seed=2, tasks=("arithmetic",))
+    sft._pool_steps(SFTConfig(**base, level_weights=(0.0, 1.0, 0.0, 0.0, 3.0)), tokenizer, 0)
+    assert set(drawn) == {2, 5} and drawn.count(5) > drawn.count(2)
+    assert "--level-weights 1.0,2.0,1.5,2.0,2.5" in SFTConfig(**base, level_weights=(1.0, 2.0, 1.5, 2.0, 2.5)).command()
+    assert "--level-weights" not in SFTConfig(**base).command(), "the default draw is the recipe every stage had"
+
+    seen = []
+    monkeypatch.setattr(sft, "run_sft", lambda cfg, resume, log: seen.append(cfg.level_weights) or "done")
+    assert main(["train", "sft", "--out", "unused", "--level-weights", "1,2,1.5,2,2.5"]) == 0
+    assert main(["train", "sft", "--out", "unused"]) == 0
+    assert seen == [(1.0, 2.0, 1.5, 2.0, 2.5), SFTConfig().level_weights]
+    assert main(["train", "sft", "--out", "unused", "--level-weights", "1,2"]) != 0
+    assert "level_weights needs five" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ponder.effort_prompt import effort_messages, stated_effort
 from ponder.engine import GenerationParams, generate
@@ -30,6 +30,8 @@ class Answer:
     # else None; and how often the guard overrode the model's most likely token (None: decoded without a guard).
     verified: dict | None = None
     guard_overrides: int | None = None
+    # With a vote over rechecked passes (PonderMeta.recheck_vote): each pass's answer, in order; else empty.
+    pass_answers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,6 +41,11 @@ class Answer:
 def load(model: str):
     """(model, tokenizer, ponder meta, folder), cached: a chat session loads its model once."""
     return load_checkpoint(model)
+
+
+def passes_line(answers: list[str]) -> str:
+    """The line that shows a vote over rechecked passes (Answer.pass_answers)."""
+    return f"[passes answered {', '.join(map(repr, answers))}: the reply is their vote, a tie going to the first]"
 
 
 def thinking_budget(meta, effort: str, budget: int | None) -> int:
@@ -81,7 +88,7 @@ def ask(question: str | list[dict], model: str = DEFAULT_MODEL, effort: str = "h
     params = GenerationParams(max_thinking=limit, min_thinking=min(min_thinking, limit),
                               answer_budget=meta.answer_budget, temperature=temperature, seed=seed,
                               max_new_tokens=limit + meta.answer_budget + 8,
-                              rechecks=rechecks_for(meta.rechecks, effort, budget))
+                              rechecks=rechecks_for(meta.rechecks, effort, budget), vote=meta.recheck_vote)
     stated = effort_messages(messages, stated_effort(meta.effort_prompt, effort, budget))
     prompt = list(tokenizer.apply_chat_template(stated, add_generation_prompt=True, tokenize=True,
                                                 return_dict=False))
@@ -97,4 +104,4 @@ def ask(question: str | list[dict], model: str = DEFAULT_MODEL, effort: str = "h
         verified = {"task": task.name, "correct": verdict.correct, "reason": verdict.reason}
     return Answer(out.answer, out.thinking, out.thinking_tokens, out.answer_tokens, out.finish_reason,
                   effort if budget is None else "budget", limit, model, round(out.seconds, 3), line, verified,
-                  out.guard_overrides if guard else None)
+                  out.guard_overrides if guard else None, out.pass_answers)

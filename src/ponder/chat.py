@@ -11,7 +11,7 @@ import sys
 
 from rich.console import Console
 
-from ponder.ask import ask, context_overflow, load, thinking_budget
+from ponder.ask import ask, context_overflow, load, passes_line, thinking_budget
 from ponder.effort_prompt import effort_messages, stated_effort
 from ponder.engine.stream import IncrementalDecoder
 
@@ -89,6 +89,8 @@ def run_chat(model: str, effort: str, budget: int | None, min_thinking: int, tem
             status.stop()
         sys.stdout.write("\n")
         console.print(f"[{result.summary}]", style="dim")
+        if result.pass_answers:
+            console.print(passes_line(result.pass_answers), style="dim", markup=False)
         if result.verified is not None:
             verdict = f"[{result.verified['task']} verifier: {result.verified['reason']}]"
             console.print(verdict, style="dim", markup=False)  # the brackets are text, not rich markup

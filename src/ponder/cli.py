@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from ponder.ask import ask
+    from ponder.ask import ask, passes_line
 
     if not args.question.strip():
         raise ValueError("the question is empty")
@@ -74,6 +74,8 @@ def _ask(args: argparse.Namespace) -> int:
     if args.show_thinking:
         print(f"<think>\n{result.thinking}\n</think>")
     print(f"[{result.summary}]", file=sys.stderr)
+    if result.pass_answers:
+        print(passes_line(result.pass_answers), file=sys.stderr)
     if result.verified is not None:
         print(f"[{result.verified['task']} verifier: {result.verified['reason']}]", file=sys.stderr)
     print(result.answer)

@@ -111,6 +111,10 @@ def add_train_parsers(sub: argparse._SubParsersAction) -> None:
     sft.add_argument("--task-weights", type=weights, default=None, metavar="W,W",
                      help="sampling weights of arithmetic and countdown examples (default equal), e.g. 4,1 for a "
                           "stage that teaches arithmetic something new while countdown keeps what it knows")
+    sft.add_argument("--level-weights", type=weights, default=defaults.level_weights, metavar="W,W,W,W,W",
+                     help="sampling weights of levels 1-5 for both tasks (default "
+                          f"{','.join(f'{w:g}' for w in defaults.level_weights)}), e.g. 1,2,1.5,2,2.5 for a stage "
+                          "that gives level 2 more practice")
     sft.add_argument("--effort-prompts", action="store_true",
                      help="state a reasoning effort in the prompt (`Reasoning: low|medium|high`, a system line, or "
                           "none) with the task's trace for it: the model learns to think as long as asked; ponder "
@@ -274,7 +278,8 @@ def run_train(args: argparse.Namespace) -> int:
                     countdown_systematic=args.countdown_systematic,
                     countdown_prune=args.countdown_prune, countdown_flat=args.countdown_flat,
                     countdown_flat_four=args.countdown_flat_four, space_prefixed=args.space_prefixed,
-                    task_weights=args.task_weights, effort_prompts=args.effort_prompts,
+                    task_weights=args.task_weights,
+                    level_weights=args.level_weights, effort_prompts=args.effort_prompts,
                     effort_weights=args.effort_weights, recheck_weights=args.recheck_weights, seed=args.seed,
                     eval_every=args.eval_every, save_every=max(1, args.save_every), bf16=args.bf16)
     from ponder.train.sft import run_sft  # torch: after the settings are checked

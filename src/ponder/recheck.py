@@ -8,6 +8,11 @@ the model never learns to go on by itself: how many looks it takes is the caller
 ponder.json says how many each effort takes (`PonderMeta.rechecks`, e.g. `{"medium": 1, "high": 2}`).
 A look is started only where the thinking budget left holds the first pass again (a look redoes the work, and one
 the budget cuts leaves the answer to be copied from half-written work).
+With `GenerationParams.vote` (`PonderMeta.recheck_vote`) the engine also takes each pass's answer, out of sight: at
+each end of thinking it lets the model close its thinking and answer, keeps that answer as a ballot and hides it
+from what follows (cache columns masked, positions reused); the reply is the answer most passes gave, a tie going
+to the earliest pass. The model answers what its last pass says and does not weigh its passes
+(rechecks.md §5); the vote weighs them for it.
 
 Where s1 forces `Wait,` (which ponder's traces use for a slip's correction, so forcing it after finished work made
 the model "correct" right lines: benchmarks/results/experiments/budget_forcing.md), this forces a word whose

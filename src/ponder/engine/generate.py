@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class GenerationParams:
     continuation: str = "\nWait,"  # text forced in place of an early `</think>`
     rechecks: int = 0  # the first this many ends of thinking are replaced by `recheck` (ponder.recheck)
     recheck: str = RECHECK_TEXT  # the word a model trained with rechecks goes on after
+    vote: bool = False  # with rechecks: answer what most passes would answer (ponder.recheck)
 
     def __post_init__(self) -> None:
         if self.max_thinking is not None and self.max_thinking < 0:
@@ -72,6 +74,7 @@ class Completion:
     finish_reason: str  # "stop", "length" or "thinking_budget" (or "cancelled")
     seconds: float  # from joining the batch to finishing
     guard_overrides: int = 0  # thinking steps where a guard did not allow the model's most likely token
+    pass_answers: list[str] = field(default_factory=list)  # with a vote: each pass's answer, in order
 
 
 @dataclass
@@ -85,6 +88,10 @@ class _Row:
     budget_hit: bool = False
     rechecks: int = 0  # ends of thinking replaced by the recheck word so far
     first_pass: int | None = None  # thinking tokens at the first end of thinking: what a look costs
+    ballot: list[int] | None = None  # an open ballot: `</think>` and the answer this pass gives, kept out of `ids`
+    last_ballot: bool = False  # the open ballot is the last pass's: the vote follows it
+    ballots: list[list[int]] = field(default_factory=list)  # the closed ballots' answer tokens
+    hide: int = 0  # cache columns to hide from this row before the next forward (a closed ballot's)
     finish: str | None = None
     guard: TokenGuard | None = None  # masks the model's thinking tokens (ponder.engine.guard)
 
@@ -98,6 +105,7 @@ class _Vocab:
         self.handover = tokenizer.encode(params.handover, add_special_tokens=False) if params.handover else []
         self.continuation = tokenizer.encode(params.continuation, add_special_tokens=False)
         self.recheck = tokenizer.encode(params.recheck, add_special_tokens=False) if params.rechecks else []
+        self.decode = lambda ids: tokenizer.decode(ids, skip_special_tokens=True).strip()
 
 
 def _single_id(tokenizer, text: str) -> int:
@@ -126,6 +134,9 @@ def _sample(logits: torch.Tensor, params: GenerationParams, gen: torch.Generator
 
 def _step(row: _Row, token: int, forced: bool, v: _Vocab, p: GenerationParams) -> None:
     """Append one token to a row and advance its state machine (may queue forced tokens)."""
+    if row.ballot is not None:
+        row.ballot.append(token)
+        return
     row.ids.append(token)
     row.mask.append(0 if forced else 1)
     if row.phase == "think":
@@ -154,8 +165,15 @@ def _step(row: _Row, token: int, forced: bool, v: _Vocab, p: GenerationParams) -
 
 def _choose(row: _Row, sampled: int | None, v: _Vocab, p: GenerationParams) -> tuple[int, bool]:
     """The token to append for a row: a queued forced token, or the model's, possibly replaced."""
+    if row.ballot is not None:
+        if sampled != v.eos and len(row.ballot) <= p.answer_budget:
+            return sampled, False
+        _close_ballot(row, v)
     if row.queue:
-        return row.queue.pop(0), True
+        token = row.queue.pop(0)
+        if token == v.end_think and row.budget_hit and p.vote and row.ballots and not row.last_ballot:
+            row.ballot, row.last_ballot = [], True  # the budget ended a look: its answer votes too
+        return token, True
     if row.phase == "think" and sampled in (v.end_think, v.eos):
         if row.thinking < p.min_thinking:
             row.queue = v.continuation[1:]
@@ -166,13 +184,34 @@ def _choose(row: _Row, sampled: int | None, v: _Vocab, p: GenerationParams) -> t
             row.first_pass = row.thinking
         cost = row.first_pass + len(v.recheck)
         fits = p.max_thinking is None or row.thinking + cost < p.max_thinking
-        if row.rechecks < p.rechecks and fits:
+        due = row.rechecks < p.rechecks and fits
+        if p.vote and (due or row.ballots):  # this pass's answer is written out of sight, as a ballot
+            row.ballot, row.last_ballot = [], not due
+            return v.end_think, True
+        if due:
             row.rechecks += 1
             row.queue = v.recheck[1:]
             return v.recheck[0], True
         if sampled == v.eos:  # the model stopped inside its thinking: close it so that it still answers
             return v.end_think, True
     return sampled, False
+
+
+def _close_ballot(row: _Row, v: _Vocab) -> None:
+    """Hide a finished ballot and queue what follows it: the next look, or after the last pass the answer most
+    passes gave (a tie goes to the earliest pass: the misses rechecks.md lists are look-ups among the copies
+    of the work above, and each look has more copies above it than the pass before)."""
+    row.hide = len(row.ballot)  # its `</think>` and answer tokens each took a cache column
+    row.ballots.append(row.ballot[1:])
+    row.ballot = None
+    if not row.last_ballot:
+        row.rechecks += 1
+        row.queue = list(v.recheck)
+        return
+    answers = [v.decode(b) for b in row.ballots]
+    counts = Counter(answers)
+    winner = next(b for b, a in zip(row.ballots, answers, strict=True) if counts[a] == max(counts.values()))
+    row.queue = [v.end_think, *winner, v.eos]
 
 
 class Decoder:
@@ -260,13 +299,21 @@ class Decoder:
                 row.phase, row.finish = "done", "cancelled"
                 tokens.append(v.pad)
                 continue
-            thinking = row.phase == "think" and bool(row.ids)  # past the opening <think>
+            was_ballot = row.ballot is not None
+            thinking = row.phase == "think" and not was_ballot and bool(row.ids)  # past the opening <think>
             guard = row.guard if thinking else None
             logits = None if row.queue else self.logits[b] if guard is None else guard.mask(self.logits[b])
             token, forced = _choose(row, None if logits is None else _sample(logits, p, gen), v, p)
             _step(row, token, forced, v, p)
-            if guard is not None and row.phase == "think":
-                guard.feed(token)
+            if row.hide:  # a closed ballot: no later token attends to it, and its positions are reused
+                self.attn[b, -row.hide:] = 0
+                self.next_pos[b] -= row.hide
+                row.hide = 0
+            if row.ballot is not None:  # out of sight: not streamed, not seen by the guard
+                tokens.append(token)
+                continue
+            if row.guard is not None and row.phase == "think" and (guard is not None or was_ballot):
+                row.guard.feed(token)
             if len(row.ids) >= p.max_new_tokens and row.phase != "done":
                 row.phase, row.finish = "done", "length"
             tokens.append(token)
@@ -396,4 +443,5 @@ def _finish(row: _Row, tokenizer, v: _Vocab, seconds: float) -> Completion:
         thinking_tokens=row.thinking, answer_tokens=row.answer,
         finish_reason=row.finish or "length", seconds=seconds,
         guard_overrides=row.guard.overrides if row.guard is not None else 0,
+        pass_answers=[v.decode(b) for b in row.ballots],
     )

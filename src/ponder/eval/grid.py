@@ -36,6 +36,7 @@ class Row:
     min_thinking: int = 0  # an earlier `</think>` was replaced by `Wait,` until this many tokens (budget forcing)
     stated_effort: str | None = None  # the effort the prompt stated (`Reasoning: high`; ponder.effort_prompt)
     rechecks: int = 0  # ends of thinking replaced by the recheck word (ponder.recheck)
+    vote: bool = False  # answered by a vote over the rechecked passes (GenerationParams.vote)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,13 +46,14 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
              seed: int, samples: int = 1, temperature: float | None = None, answer_budget: int = 48,
              batch_size: int = 64, on_cell: Callable[[Row], None] | None = None, guard: bool = False,
              min_thinking: int = 0, effort_prompt: bool = False,
-             rechecks: dict[str, int] | None = None) -> list[Row]:
+             rechecks: dict[str, int] | None = None, vote: bool = False) -> list[Row]:
     """`settings` maps a label (an effort name or `budget=N`) to a thinking budget in tokens. `guard` decodes with
     each task's decoding guard (`Task.guard`: countdown keeps the search's books; ponder.tasks.countdown_guard).
     `min_thinking` forces thinking of at least that many tokens (capped by each budget), s1's budget forcing: an
     earlier `</think>` is replaced by `Wait,`. `effort_prompt`: the model reads its effort from the prompt
     (PonderMeta.effort_prompt), so a setting named after an effort states it (ponder.effort_prompt). `rechecks`
-    (PonderMeta.rechecks) gives a setting named after an effort that many rechecks (ponder.recheck)."""
+    (PonderMeta.rechecks) gives a setting named after an effort that many rechecks (ponder.recheck), and `vote`
+    (PonderMeta.recheck_vote) answers what most of their passes answer."""
     if n < 1 or samples < 1:
         raise ValueError("n and samples must be >= 1")
     temperature = (0.0 if samples == 1 else 0.7) if temperature is None else temperature
@@ -70,7 +72,7 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
             looks = rechecks_for(rechecks or {}, label)
             base = GenerationParams(max_thinking=budget, min_thinking=floor, answer_budget=answer_budget,
                                     temperature=temperature, max_new_tokens=budget + answer_budget + 8,
-                                    rechecks=looks)
+                                    rechecks=looks, vote=vote)
             params = [replace(base, seed=seed * 100_003 + i) for i in range(len(prompts))]  # samples must differ
             start = time.perf_counter()
             guards = [task.guard(p) for _, p in jobs] if guard else None  # stateful: new ones for each setting
@@ -81,7 +83,8 @@ def run_grid(model, tokenizer, tasks: Iterable[str], levels: Iterable[int], sett
                 mine = [c for (lvl, _), c in zip(jobs, completions, strict=True) if lvl == level]
                 share = seconds * sum(len(c.token_ids) for c in mine) / total_tokens
                 row = replace(_row(task, level, label, budget, problems[level], mine, samples, share),
-                              min_thinking=floor, stated_effort=stated, rechecks=looks)
+                              min_thinking=floor, stated_effort=stated, rechecks=looks,
+                              vote=vote and looks > 0)
                 rows.append(row)
                 if on_cell:
                     on_cell(row)

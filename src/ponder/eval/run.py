@@ -86,7 +86,8 @@ def run_eval(cfg: EvalConfig) -> dict:
 
         run_grid(model, tokenizer, cfg.tasks, cfg.levels, settings, cfg.n, cfg.seed, cfg.samples, cfg.temperature,
                  meta.answer_budget, on_cell=on_cell, guard=cfg.guard, min_thinking=cfg.min_thinking,
-                 effort_prompt=meta.effort_prompt, rechecks=meta.rechecks)
+                 effort_prompt=meta.effort_prompt, rechecks=meta.rechecks,
+                 vote=meta.recheck_vote)
     doc = document(cfg.model, cfg.seed, [r.to_dict() for r in rows])
     out = Path(cfg.out)
     write_results(doc, out, cfg.command)

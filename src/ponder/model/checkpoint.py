@@ -42,6 +42,8 @@ class PonderMeta:
     effort_prompt: bool = False
     # Trained with rechecks (ponder.recheck): how many each effort takes, e.g. {"medium": 1, "high": 2}.
     rechecks: dict[str, int] = field(default_factory=dict)
+    # With rechecks: answer what most passes would answer (GenerationParams.vote), not only the last pass.
+    recheck_vote: bool = False
 
     @classmethod
     def load(cls, folder: Path) -> PonderMeta:
@@ -49,14 +51,15 @@ class PonderMeta:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text())
-        names = ("efforts", "answer_budget", "recipe", "parent", "eval", "effort_prompt", "rechecks")
+        names = ("efforts", "answer_budget", "recipe", "parent", "eval", "effort_prompt", "rechecks",
+                 "recheck_vote")
         known = {k: data[k] for k in names if k in data}
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
         return {"efforts": self.efforts, "answer_budget": self.answer_budget, "recipe": self.recipe,
                 "parent": self.parent, "eval": self.eval, "effort_prompt": self.effort_prompt,
-                "rechecks": self.rechecks}
+                "rechecks": self.rechecks, "recheck_vote": self.recheck_vote}
 
 
 def shipped_models() -> list[str]:

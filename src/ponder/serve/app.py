@@ -112,7 +112,7 @@ def create_app(model: str, api_key: str | None = None, max_batch: int = 32, serv
         looks = rechecks_for(meta.rechecks, effort, req.thinking_budget)
         params = [GenerationParams(max_thinking=budget, min_thinking=min(req.min_thinking_tokens, budget),
                                    answer_budget=answer, max_new_tokens=total, temperature=req.temperature,
-                                   rechecks=looks,
+                                   rechecks=looks, vote=meta.recheck_vote,
                                    top_p=req.top_p, seed=None if req.seed is None else req.seed + i)
                   for i in range(req.n)]
         return prompt, params, effort

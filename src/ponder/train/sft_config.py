@@ -164,5 +164,5 @@ def _sampling_weights(weights: tuple[float, ...], n: int) -> bool:
 
 
 # Config fields without a `ponder train sft` flag: they keep their defaults on the command line.
-_NOT_FLAGS = {"tasks", "level_weights", "direct_frac", "slip_rate", "cut_frac", "pool", "eval_n", "efforts",
+_NOT_FLAGS = {"tasks", "direct_frac", "slip_rate", "cut_frac", "pool", "eval_n", "efforts",
               "weight_decay", "repeat_problems"}
