@@ -40,6 +40,9 @@ def main() -> int:
                                        "summarise in ponder.json")
     parser.add_argument("--command", help="the command that reproduces the run, recorded in the recipe")
     parser.add_argument("--parent", help="the parent to record, where the run's own is a path only this machine has")
+    parser.add_argument("--vote", action="store_true",
+                        help="answer by a vote over the rechecked passes (for a model trained with rechecks, whose "
+                             "counts per effort its ponder.json carries over)")
     args = parser.parse_args()
     model, tokenizer, meta, _ = load_checkpoint(args.source)
     efforts = {"none": 0}
@@ -67,7 +70,10 @@ def main() -> int:
     recipe = {**meta.recipe, "command": args.command} if args.command else meta.recipe
     shipped = PonderMeta(efforts=efforts, answer_budget=meta.answer_budget, recipe=recipe,
                          parent=args.parent or meta.parent,
-                         eval=summary, effort_prompt=meta.effort_prompt)
+                         eval=summary, effort_prompt=meta.effort_prompt, rechecks=meta.rechecks,
+                         recheck_vote=args.vote or meta.recheck_vote)
+    if shipped.recheck_vote and not shipped.rechecks:
+        raise SystemExit("--vote needs a model trained with rechecks (its ponder.json names none)")
     folder = save_checkpoint(model.to(torch.bfloat16), tokenizer, shipped, SHIPPED_DIR / args.name)
     size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
     print(f"shipped {folder} ({size:.1f} MB)")
