@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ponder.cli_args import count, levels
 from ponder.engine import GenerationParams, generate
 from ponder.model.checkpoint import CheckpointError, load_checkpoint
+from ponder.progress import progress_bar
 from ponder.tasks import get_task
 from ponder.train.data import prompt_ids
 from results_io import RESULTS, write_results
@@ -64,30 +66,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="ponder-tiny-sft", help="a checkpoint trained with rechecks")
     parser.add_argument("--task", default="arithmetic", choices=["arithmetic", "countdown"])
-    parser.add_argument("--levels", default="1,2,3,4,5", help="comma-separated levels 1-5 (default all)")
-    parser.add_argument("--rechecks", type=int, default=2, help="looks forced after the first pass (default 2)")
-    parser.add_argument("--n", type=int, default=50, help="problems per level (default 50)")
+    parser.add_argument("--levels", type=levels, default=(1, 2, 3, 4, 5),
+                        help="comma-separated levels 1-5 (default all)")
+    parser.add_argument("--rechecks", type=count, default=2,
+                        help="looks forced after the first pass (default 2)")
+    parser.add_argument("--n", type=count, default=50, help="problems per level (default 50)")
     parser.add_argument("--seed", type=int, default=1234, help="problem seed (default 1234, the effort grid's)")
-    parser.add_argument("--budget", type=int, default=3900, help="thinking budget in tokens (default 3900)")
+    parser.add_argument("--budget", type=count, default=3900,
+                        help="thinking budget in tokens (default 3900)")
     parser.add_argument("--out", default=str(RESULTS / "recheck_passes"), help="path stem of the results")
     args = parser.parse_args()
-    try:
-        levels = [int(x) for x in args.levels.split(",")]
-    except ValueError:
-        parser.error(f"--levels takes comma-separated numbers 1-5, got {args.levels!r}")
-    if any(lv not in range(1, 6) for lv in levels) or args.n < 1 or args.rechecks < 1 or args.budget < 1:
-        parser.error("levels are 1-5, and --n, --rechecks and --budget must be at least 1")
     try:
         model, tokenizer, meta, _ = load_checkpoint(args.model)
     except CheckpointError as e:
         parser.error(str(e))
     rows = []
-    for level in levels:
-        rows.append(measure(model, tokenizer, args.task, level, args.n, args.seed, args.rechecks, args.budget,
-                            meta.answer_budget))
-        r = rows[-1]
-        print(f"{args.task} level {level}: passes {r['passes_right']}, last {r['last_pass_right']}, "
-              f"vote {r['vote_right']} of {args.n}", file=sys.stderr)
+    with progress_bar(transient=True) as bar:
+        task_id = bar.add_task("levels", total=len(args.levels), info="")
+        for level in args.levels:
+            rows.append(measure(model, tokenizer, args.task, level, args.n, args.seed, args.rechecks, args.budget,
+                                meta.answer_budget))
+            r = rows[-1]
+            bar.console.print(f"{args.task} level {level}: passes {r['passes_right']}, last {r['last_pass_right']}, "
+                              f"vote {r['vote_right']} of {args.n}")
+            bar.update(task_id, advance=1)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "rechecks": args.rechecks, "budget": args.budget,
            "command": "python benchmarks/recheck_passes.py " + " ".join(sys.argv[1:]), "results": rows}
     table = markdown_table(doc)

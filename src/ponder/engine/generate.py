@@ -210,7 +210,8 @@ def _close_ballot(row: _Row, v: _Vocab) -> None:
         return
     answers = [v.decode(b) for b in row.ballots]
     counts = Counter(answers)
-    winner = next(b for b, a in zip(row.ballots, answers, strict=True) if counts[a] == max(counts.values()))
+    most = max(counts.values())
+    winner = next(b for b, a in zip(row.ballots, answers, strict=True) if counts[a] == most)
     row.queue = [v.end_think, *winner, v.eos]
 
 
