@@ -149,8 +149,8 @@ def main() -> int:
     parser.add_argument("--guard", action="store_true", help="decode with countdown's guard (Task.guard)")
     parser.add_argument("--effort", choices=("low", "medium", "high", "unstated"), default="high",
                         help="the effort stated in the prompt of a model that reads one (ponder.json effort_prompt; "
-                             "default high, as `ponder eval --efforts high` states it), and the rechecks its "
-                             "ponder.json gives that effort; `unstated`: the plain prompt, no rechecks")
+                             "default high, as `ponder eval --efforts high` states it), and the rechecks (and vote) "
+                             "its ponder.json gives that effort; `unstated`: the plain prompt, no rechecks")
     parser.add_argument("--against", default="", metavar="PARENT",
                         help="also decode these problems with PARENT and count the ones fixed and broken")
     args = parser.parse_args()
@@ -201,7 +201,7 @@ def main() -> int:
         print(f"level {level}: " + "  ".join(f"{k} {v}" for k, v in shown.items()), file=sys.stderr)
     doc = {"model": args.model, "seed": args.seed, "n": args.n, "max_thinking": args.max_thinking, "guard": args.guard,
            "stated_effort": stated_effort(model[2].effort_prompt, args.effort),
-           "rechecks": rechecks_for(model[2].rechecks, args.effort),
+           "rechecks": rechecks_for(model[2].rechecks, args.effort), "vote": model[2].recheck_vote,
            "command": "python benchmarks/countdown_failures.py " + " ".join(sys.argv[1:]), "results": rows}
     if args.against:
         doc["against"] = args.against
@@ -215,7 +215,7 @@ def _decode(checkpoint: tuple, task, problems: list[Problem], args: argparse.Nam
     model, tok, meta, _ = checkpoint
     params = GenerationParams(max_thinking=args.max_thinking, answer_budget=meta.answer_budget,
                               max_new_tokens=args.max_thinking + meta.answer_budget,
-                              rechecks=rechecks_for(meta.rechecks, args.effort))
+                              rechecks=rechecks_for(meta.rechecks, args.effort), vote=meta.recheck_vote)
     guards = [task.guard(p) for p in problems] if args.guard else None
     stated = stated_effort(meta.effort_prompt, args.effort)
     return generate(model, tok, [prompt_ids(tok, p.prompt, stated) for p in problems], [params] * len(problems),
@@ -224,6 +224,8 @@ def _decode(checkpoint: tuple, task, problems: list[Problem], args: argparse.Nam
 
 def markdown_table(doc: dict) -> str:
     how = "greedy with countdown's decoding guard" if doc.get("guard") else "greedy"
+    if doc.get("rechecks"):  # older result files lack the key
+        how += f", {doc['rechecks']} rechecks" + (" and a vote over the passes" if doc.get("vote") else "")
     head = (f"Countdown failures of `{doc['model']}`, {how}, thinking budget {doc['max_thinking']} tokens, "
             f"{doc['n']} held-out problems per level (seed {doc['seed']}).\n\nCommand: `{doc['command']}`\n\n"
             "| level | " + " | ".join(CAUSES) + " | any wrong step | mean thinking | root moves | live root "

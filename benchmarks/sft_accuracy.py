@@ -11,6 +11,7 @@ import sys
 
 from ponder.eval.grid import run_grid
 from ponder.model.checkpoint import load_checkpoint
+from ponder.recheck import rechecks_for
 from results_io import RESULTS, write_results
 
 
@@ -20,8 +21,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100, help="problems per task and level")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budgets", default="0,32,64,128,256,512,full",
-                        help="thinking budgets in tokens; 'full' is the model's `high` effort budget "
-                             "(its ponder.json), what its longest searches need")
+                        help="thinking budgets in tokens; 'full' is the model's `high` effort (its ponder.json: "
+                             "budget, rechecks and vote), what its longest searches need")
     parser.add_argument("--out", default=str(RESULTS / "sft_accuracy"), help="path stem of the result files")
     args = parser.parse_args()
     model, tok, meta, folder = load_checkpoint(args.model)
@@ -33,7 +34,9 @@ def main() -> int:
               f"think {row.mean_thinking_tokens:6.1f}  {row.seconds:5.1f}s", file=sys.stderr, flush=True)
 
     rows = run_grid(model, tok, ("arithmetic", "countdown"), range(1, 6), budgets, args.n, args.seed,
-                    answer_budget=meta.answer_budget, on_cell=show)
+                    answer_budget=meta.answer_budget, on_cell=show,
+                    # `full` is the `high` effort: its rechecks and vote too, as `ponder eval --efforts high` runs it
+                    rechecks={"full": rechecks_for(meta.rechecks, "high")}, vote=meta.recheck_vote)
     doc = {"model": args.model, "seed": args.seed, "n": args.n,
            "command": "python benchmarks/sft_accuracy.py " + " ".join(sys.argv[1:]),
            "results": [r.to_dict() for r in rows]}

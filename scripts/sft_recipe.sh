@@ -17,7 +17,13 @@
 #      (scripts/average_checkpoints.py; §10);
 #   9. the same again from that average (seed 7, lr 1e-4): level 5 321 of 400 problems against the seventh's 306 (§11);
 #  10. the uniform average of the eighth and ninth stages, then the same again from it (seed 8, lr 1e-4): levels 5 and 4
-#      331 and 335 of 400 problems against the ninth's 321 and 322 (§12).
+#      331 and 335 of 400 problems against the ninth's 321 and 322 (§12);
+#  11-14. rechecks (benchmarks/results/experiments/rechecks.md): after some finished traces the word `check` is
+#      forced where the thinking ended and the trace looks again (--recheck-weights: how often 0, 1, 2 looks), so an
+#      effort can buy more looks (ponder.json `rechecks`, engine-forced); four runs from the tenth stage (seeds 21-23
+#      at 0/1/2 looks weighted 2:1:1, lr 2e-4, 1.5e-4, 1e-4; then seed 24 at 1:1:2), then one with level 2 drawn
+#      twice as often (seed 26, --level-weights), shipped with a vote over the passes (scripts/ship.py --vote; §1-4,
+#      §6). The shipped run started from the tenth stage's bf16 weights, this script from its float32 ones.
 # Each stage resumes where a stop left it: run the same command again.
 # Usage: scripts/sft_recipe.sh [RUN_FOLDER]   (default runs/sft-recipe)
 set -euo pipefail
@@ -52,4 +58,17 @@ resume() { if [ -e "$1" ]; then echo --resume; fi; }  # a run's own leftovers: i
 [ -e "$out/wider-4/final" ] || ponder train sft --init "$out/wider-soup2/final" --out "$out/wider-4" --steps 500 \
     --lr 1e-4 --warmup 20 --eval-every 0 --max-len 4096 --countdown-flat-four --seed 8 --save-every 50 \
     $(resume "$out/wider-4/last")
-echo "$out/wider-4/final"
+recheck() {  # NAME INIT SEED LR STEPS RECHECK_WEIGHTS [MORE FLAGS]
+    local name=$1 init=$2 seed=$3 lr=$4 steps=$5 weights=$6
+    shift 6
+    [ -e "$out/$name/final" ] || ponder train sft --init "$init" --out "$out/$name" --steps "$steps" \
+        --batch-tokens 8192 --lr "$lr" --warmup 20 --eval-every 0 --max-len 4096 --countdown-flat-four \
+        --task-weights 4,1 --recheck-weights "$weights" --seed "$seed" --save-every 50 "$@" \
+        $(resume "$out/$name/last")
+}
+recheck recheck-1 "$out/wider-4/final" 21 2e-4 400 2,1,1
+recheck recheck-2 "$out/recheck-1/final" 22 1.5e-4 300 2,1,1
+recheck recheck-3 "$out/recheck-2/final" 23 1e-4 250 2,1,1
+recheck recheck-4 "$out/recheck-3/final" 24 1e-4 300 1,1,2
+recheck recheck-level2 "$out/recheck-4/final" 26 1e-4 300 1,1,2 --level-weights 1,2,1.5,2,2.5
+echo "$out/recheck-level2/final"

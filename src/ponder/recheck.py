@@ -18,8 +18,9 @@ Where s1 forces `Wait,` (which ponder's traces use for a slip's correction, so f
 the model "correct" right lines: benchmarks/results/experiments/budget_forcing.md), this forces a word whose
 continuation the model was trained on. And where a model told its effort in the prompt must decide, hundreds of
 tokens later, whether to go on, which this 3M-parameter model read unreliably (countdown_trace_redesigns.md §15,
-§19-22), here the engine decides and the model only writes the check. No shipped model is trained with rechecks:
-what the tiny model wrote after the word repeated digits of the work above it and misread them
+§19-22), here the engine decides and the model only writes the check. The shipped ponder-tiny-sft is trained
+with rechecks (`medium` 1, `high` 2, with the vote): its arithmetic thinking rises with the effort on every level,
+and at `high` a look that misreads the work above it is outvoted by the two that did not
 (benchmarks/results/experiments/rechecks.md).
 """
 
