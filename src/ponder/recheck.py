@@ -20,8 +20,8 @@ continuation the model was trained on. And where a model told its effort in the 
 tokens later, whether to go on, which this 3M-parameter model read unreliably (countdown_trace_redesigns.md §15,
 §19-22), here the engine decides and the model only writes the check. The shipped ponder-tiny-sft is trained
 with rechecks (`medium` 1, `high` 2, with the vote): its arithmetic thinking rises with the effort on every level,
-and at `high` a look that misreads the work above it is outvoted by the two that did not
-(benchmarks/results/experiments/rechecks.md).
+and at `high` a look that misreads the work above it is mostly outvoted by the passes that did not (on a few
+level-2 products two misreading looks outvote a right first pass; benchmarks/results/experiments/rechecks.md §6).
 """
 
 from __future__ import annotations
